@@ -61,6 +61,8 @@ struct Request {
 
   // Parameters captured by the route pattern, e.g. {"name","cache/global/node"}.
   std::map<std::string, std::string> params;
+  // Id of the matched route ("blob_get"), or "unmatched"; used in metrics.
+  std::string route_id = "unmatched";
 
   // Set by the authorization step before the handler runs; handlers that
   // filter results (catalog) ask it what the caller may see. Null when auth

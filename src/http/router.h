@@ -6,11 +6,12 @@
 // one "{x+}" captures one or more segments (used for repository names such as
 // "cache/global/node"). Literal segments around "{x+}" anchor the match from
 // both ends, so "/v2/{name+}/blobs/{digest}" matches "/v2/a/b/c/blobs/sha256:..".
-// A capture may carry a validator; a failing validator makes the route not
-// match (so a bad name becomes the route's error, see RouteMatch::invalid).
+// Captured values are not validated here; the layer that owns their grammar
+// (the registry for names and digests) does that before any handler runs.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>

@@ -1,0 +1,318 @@
+"""End-to-end harness: runs a registry server and talks to it over HTTP.
+
+The suite targets `strata serve` by default ($STRATA_BIN, default
+../../build/strata). With STRATA_E2E_TARGET=distribution it runs Distribution's
+`docker-registry` (the reference implementation) instead, so the tests can be
+checked against it: a test that fails there encodes our quirk, not the spec.
+
+Contract: Server owns one process and one temporary data directory; the data
+directory survives stop()/kill9()/start() and is removed by cleanup(). Client
+opens one connection per request (no shared state, safe from many threads).
+Nothing here listens on anything but 127.0.0.1.
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+TARGET = os.environ.get("STRATA_E2E_TARGET", "strata")
+ON_DISTRIBUTION = TARGET == "distribution"
+
+
+
+def skip_on_distribution(reason):
+    """Marks a test whose behaviour Distribution 2.8 does not have.
+
+    Used for strata's deliberate extensions (referrers, sha512, mount without
+    `from`, manifest size limit, /healthz, /metrics) and for spec points where
+    Distribution deviates; `reason` says which.
+    """
+    return unittest.skipIf(ON_DISTRIBUTION, "not in Distribution 2.8: " + reason)
+
+
+def sha256_digest(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def sha512_digest(data):
+    return "sha512:" + hashlib.sha512(data).hexdigest()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def default_strata_bin():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.environ.get("STRATA_BIN") or os.path.join(here, "..", "..", "build", "strata")
+
+
+class Server:
+    """One registry process on a free port with a data dir kept across restarts."""
+
+    def __init__(self, target=TARGET):
+        self.target = target
+        self.workdir = tempfile.mkdtemp(prefix="strata-e2e-")
+        self.data_dir = os.path.join(self.workdir, "data")
+        os.mkdir(self.data_dir)
+        self.proc = None
+        self.port = None
+        self._log = None
+        self._starts = 0
+
+    @property
+    def host(self):
+        return "127.0.0.1:%d" % self.port
+
+    @property
+    def base_url(self):
+        return "http://" + self.host
+
+    def client(self):
+        return Client("127.0.0.1", self.port)
+
+    def _command(self):
+        if self.target == "distribution":
+            config = os.path.join(self.workdir, "config.yml")
+            with open(config, "w") as f:
+                f.write(
+                    "version: 0.1\n"
+                    "log:\n  level: warn\n"
+                    "storage:\n"
+                    "  filesystem:\n    rootdirectory: %s\n"
+                    "  delete:\n    enabled: true\n"
+                    "  maintenance:\n    uploadpurging:\n      enabled: false\n"
+                    "http:\n  addr: 127.0.0.1:%d\n  secret: e2e-secret\n"
+                    % (self.data_dir, self.port))
+            return ["docker-registry", "serve", config]
+        return [default_strata_bin(), "serve", "--listen", self.host,
+                "--data-dir", self.data_dir]
+
+    def _ready_path(self):
+        return "/v2/" if self.target == "distribution" else "/healthz"
+
+    def start(self, timeout=20):
+        assert self.proc is None, "server already running"
+        self.port = free_port()
+        self._starts += 1
+        self._log = open(os.path.join(self.workdir, "server-%d.log" % self._starts), "wb")
+        self.proc = subprocess.Popen(self._command(), stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited with %s:\n%s"
+                                   % (self.proc.returncode, self.log_tail()))
+            try:
+                if self.client().request("GET", self._ready_path(), timeout=2).status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill9()
+        raise RuntimeError("server not ready within %ss:\n%s" % (timeout, self.log_tail()))
+
+    def stop(self):
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._closed()
+
+    def kill9(self):
+        if self.proc is None:
+            return
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._closed()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def _closed(self):
+        self.proc = None
+        self._log.close()
+
+    def log_tail(self, lines=40):
+        path = os.path.join(self.workdir, "server-%d.log" % self._starts)
+        try:
+            with open(path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-lines:]).decode(errors="replace")
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # http.client.HTTPMessage: case-insensitive
+        self.body = body
+        self.truncated = False
+
+    def header(self, name):
+        return self.headers.get(name)
+
+    def json(self):
+        return json.loads(self.body)
+
+    def error_codes(self):
+        """Codes of a spec error body; raises if the body is not that shape."""
+        doc = self.json()
+        return [e["code"] for e in doc["errors"]]
+
+    def __repr__(self):
+        return "<%d %s %r>" % (self.status, dict(self.headers), self.body[:300])
+
+
+class Client:
+    def __init__(self, host, port):
+        self.host = host
+        self.port = port
+
+    def connect(self, timeout=60):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def request(self, method, path, headers=None, body=None, timeout=60):
+        """Sends one request. body: bytes, a file-like object or an iterator of
+        bytes (streamed; chunked unless headers carry Content-Length)."""
+        conn = self.connect(timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            try:
+                return Response(resp.status, resp.headers, resp.read())
+            except http.client.IncompleteRead as e:
+                # A body shorter than its Content-Length: a server bug the
+                # caller may assert on (see Response.truncated).
+                short = Response(resp.status, resp.headers, e.partial)
+                short.truncated = True
+                return short
+        finally:
+            conn.close()
+
+    # Registry helpers. Each returns the final Response; callers assert.
+
+    def start_upload(self, repo, query=""):
+        return self.request("POST", "/v2/%s/blobs/uploads/%s" % (repo, query))
+
+    def push_blob_monolithic(self, repo, data, digest=None):
+        """Single POST ?digest= with the whole body (201 on success)."""
+        digest = digest or sha256_digest(data)
+        return self.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (repo, digest),
+                            {"Content-Type": "application/octet-stream"}, data)
+
+    def push_blob_post_put(self, repo, data, digest=None):
+        """POST to open an upload, then one PUT ?digest= carrying the body."""
+        digest = digest or sha256_digest(data)
+        opened = self.start_upload(repo)
+        if opened.status != 202:
+            return opened
+        return self.request("PUT", with_query(upload_path(opened), digest=digest),
+                            {"Content-Type": "application/octet-stream"}, data)
+
+    def push_blob_chunked(self, repo, data, chunk_size, digest=None):
+        """POST, one PATCH per chunk with Content-Range, then an empty PUT."""
+        digest = digest or sha256_digest(data)
+        resp = self.start_upload(repo)
+        if resp.status != 202:
+            return resp
+        for offset in range(0, len(data), chunk_size):
+            resp = self.patch_chunk(upload_path(resp), data[offset:offset + chunk_size], offset)
+            if resp.status != 202:
+                return resp
+        return self.request("PUT", with_query(upload_path(resp), digest=digest),
+                            {"Content-Length": "0"}, b"")
+
+    def patch_chunk(self, location, chunk, offset):
+        return self.request("PATCH", location, {
+            "Content-Type": "application/octet-stream",
+            "Content-Range": "%d-%d" % (offset, offset + len(chunk) - 1),
+            "Content-Length": str(len(chunk))}, chunk)
+
+    def push_blob(self, repo, data):
+        """Pushes by POST+PUT (works on every target); returns the digest."""
+        resp = self.push_blob_post_put(repo, data)
+        if resp.status != 201:
+            raise AssertionError("blob push to %s failed: %r" % (repo, resp))
+        return sha256_digest(data)
+
+    def put_manifest(self, repo, reference, body, media_type):
+        return self.request("PUT", "/v2/%s/manifests/%s" % (repo, reference),
+                            {"Content-Type": media_type}, body)
+
+    def push_manifest(self, repo, reference, body, media_type):
+        resp = self.put_manifest(repo, reference, body, media_type)
+        if resp.status != 201:
+            raise AssertionError("manifest push to %s:%s failed: %r" % (repo, reference, resp))
+        return sha256_digest(body)
+
+    def push_image(self, repo, reference, image):
+        """Pushes a fixtures.Image (config, layers, manifest); returns its digest."""
+        for blob in image.blobs():
+            self.push_blob(repo, blob.data)
+        return self.push_manifest(repo, reference, image.manifest, image.media_type)
+
+
+def upload_path(resp):
+    """Path+query of a response's Location (absolute or relative)."""
+    location = resp.header("Location")
+    if location is None:
+        raise AssertionError("no Location in %r" % resp)
+    parts = urllib.parse.urlsplit(location)
+    return parts.path + ("?" + parts.query if parts.query else "")
+
+
+def with_query(path, **params):
+    sep = "&" if "?" in path else "?"
+    return path + sep + urllib.parse.urlencode(params)
+
+
+class ServerTestCase(unittest.TestCase):
+    """Starts one server for the class; tests use distinct repository names."""
+
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server().start()
+        cls.client = cls.server.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.server is not None:
+            cls.server.cleanup()
+
+    def assertError(self, resp, status, code):
+        """Asserts a spec error response: status and an errors[] entry with
+        the code. Every entry has code and message; strata (issue 2) also
+        always sends detail, which the spec leaves optional."""
+        self.assertEqual(resp.status, status, resp)
+        doc = resp.json()
+        self.assertIsInstance(doc.get("errors"), list, resp)
+        self.assertTrue(doc["errors"], resp)
+        for err in doc["errors"]:
+            self.assertIn("code", err, resp)
+            self.assertIn("message", err, resp)
+            if not ON_DISTRIBUTION:
+                self.assertIn("detail", err, resp)
+        self.assertIn(code, [e["code"] for e in doc["errors"]], resp)

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import threading
+import time
 import unittest
 import urllib.parse
 
@@ -705,10 +706,15 @@ class Operations(ServerTestCase):
         before = self.requests_with_status(self.scrape(), 404)
         for _ in range(3):
             self.assertEqual(self.client.request("GET", blob_path("ops/x", MISSING)).status, 404)
-        text = self.scrape()
+        # A request may be counted just after its response is sent: poll briefly.
+        deadline = time.monotonic() + 2
+        while True:
+            text = self.scrape()
+            if self.requests_with_status(text, 404) >= before + 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertGreaterEqual(self.requests_with_status(text, 404), before + 3, text)
         self.assertRegex(text, r"(?m)^# TYPE \w+ counter$")
-
 
 if __name__ == "__main__":
     unittest.main()

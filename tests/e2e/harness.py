@@ -294,13 +294,12 @@ class ServerTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server().start()
+        # A class cleanup runs even when a subclass's setUpClass fails after
+        # this, which tearDownClass would not: no server outlives the tests.
+        cls.server = Server()
+        cls.addClassCleanup(cls.server.cleanup)
+        cls.server.start()
         cls.client = cls.server.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.server is not None:
-            cls.server.cleanup()
 
     def assertError(self, resp, status, code):
         """Asserts a spec error response: status and an errors[] entry with

@@ -45,8 +45,9 @@ def file_hex(path, length):
 class KillDuringUpload(unittest.TestCase):
 
     def setUp(self):
-        self.server = Server().start()
+        self.server = Server()
         self.addCleanup(self.server.cleanup)
+        self.server.start()
         self.client = self.server.client()
         self.data = fixtures.random_bytes("crash", 6 * MIB)
         self.digest = sha256_digest(self.data)

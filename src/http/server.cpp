@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <limits>
 #include <charconv>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -257,6 +258,24 @@ bool drain(ParserBodyReader& body) {
   return false;
 }
 
+// The client is still sending a body we will not read (a refused upload).
+// Closing now would reset the connection and the client might never see
+// our answer, so stop sending, then discard what arrives for a little while.
+void linger(tcp::socket& socket) {
+  constexpr std::size_t kLingerLimit = 16 << 20;
+  beast::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  timeval tv{2, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[64 * 1024];
+  std::size_t discarded = 0;
+  while (discarded < kLingerLimit) {
+    auto n = socket.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    discarded += n;
+  }
+}
+
 Response error_response(int status, std::string_view message) {
   return Response::text(status, std::string(message) + "\n");
 }
@@ -282,7 +301,9 @@ struct Server::Impl {
 bool Server::Impl::serve_one(tcp::socket& socket, beast::flat_buffer& buffer) {
   bhttp::request_parser<bhttp::buffer_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-  parser.body_limit(boost::none);
+  // Boost 1.74 compares lengths against an empty optional as "greater", so
+  // "no limit" must be spelled as the largest value.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   beast::error_code ec;
   bhttp::read_header(socket, buffer, parser, ec);
   if (ec) {
@@ -319,10 +340,12 @@ bool Server::Impl::serve_one(tcp::socket& socket, beast::flat_buffer& buffer) {
       res = Response::json(500, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})");
     }
   }
-  if (keep_alive && !drain(body)) keep_alive = false;
+  bool unread_body = !drain(body);
+  if (unread_body) keep_alive = false;
 
   ResponseWriter writer(socket);
   bool ok = writer.write(req, res, keep_alive);
+  if (ok && unread_body && !body.body_withheld()) linger(socket);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics.record(req.route_id, req.method, res.status, seconds, body.bytes(), writer.bytes());
   spdlog::debug("{} {} -> {} ({:.3f}s, in {} out {})", req.method, req.target, res.status, seconds,

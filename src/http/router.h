@@ -26,12 +26,17 @@ std::string_view to_string(Action action);
 
 using Handler = std::function<Response(Request&)>;
 
+// Which credentials a route takes; the authorization guard enforces it.
+// Registry tokens and API credentials are never accepted in each other's place.
+enum class Credentials { none, registry, api };
+
 struct Route {
   std::string method;   // "GET", "HEAD", ...
   std::string pattern;  // see above
   std::string id;       // stable name used in metrics and logs, e.g. "blob_get"
   Action action = Action::none;
   Handler handler;
+  Credentials credentials = Credentials::none;
 };
 
 struct RouteMatch {

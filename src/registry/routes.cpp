@@ -43,7 +43,8 @@ void Registry::add_routes(http::Router& router) {
                   auto response = fn(*this, request);
                   response.headers.set("Docker-Distribution-API-Version", "registry/2.0");
                   return response;
-                }});
+                },
+                http::Credentials::registry});
 }
 
 }  // namespace strata::registry

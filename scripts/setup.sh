@@ -7,7 +7,7 @@ BUILD_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config python3
   libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev
 )
 # Real peers and clients used by the end-to-end tests and benchmarks.
 TEST_PACKAGES=(curl jq skopeo podman buildah docker-registry wrk runc busybox-static)

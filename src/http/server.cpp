@@ -79,6 +79,12 @@ bool split_target(std::string_view target, Request& req) {
 
 // BodyReader over a Beast parser whose header has been read. Sends
 // "100 Continue" lazily, when the handler first asks for the body.
+//
+// A body with a Content-Length is read straight from the socket into the
+// handler's buffer (after what the header read already buffered): going
+// through the parser would copy every byte once more and read the socket in
+// pieces no larger than the header buffer's capacity. Chunked bodies go
+// through the parser, which decodes the chunk framing.
 class ParserBodyReader final : public BodyReader {
  public:
   ParserBodyReader(tcp::socket& socket, beast::flat_buffer& buffer,
@@ -86,30 +92,23 @@ class ParserBodyReader final : public BodyReader {
       : socket_(socket), buffer_(buffer), parser_(parser) {
     auto expect = parser_.get()[bhttp::field::expect];
     expects_continue_ = beast::iequals(expect, "100-continue");
+    if (!parser_.chunked() && parser_.content_length()) {
+      direct_ = true;
+      remaining_ = *parser_.content_length();
+    }
   }
 
   Result<std::size_t> read(char* out, std::size_t size) override {
-    if (parser_.is_done() || size == 0) return 0;
+    if (done() || size == 0) return 0;
     if (expects_continue_ && !continue_sent_) {
       beast::error_code ec;
       asio::write(socket_, asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")), ec);
       if (ec) return fail("IO", "writing 100 Continue: " + ec.message());
       continue_sent_ = true;
     }
-    for (;;) {
-      auto& body = parser_.get().body();
-      body.data = out;
-      body.size = size;
-      beast::error_code ec;
-      bhttp::read(socket_, buffer_, parser_, ec);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) return fail("IO", "reading request body: " + ec.message());
-      std::size_t got = size - parser_.get().body().size;
-      if (got > 0 || parser_.is_done()) {
-        bytes_ += got;
-        return got;
-      }
-    }
+    auto got = direct_ ? read_direct(out, size) : read_chunked(out, size);
+    if (got) bytes_ += *got;
+    return got;
   }
 
   std::optional<std::uint64_t> content_length() const override {
@@ -119,16 +118,49 @@ class ParserBodyReader final : public BodyReader {
   }
 
   std::uint64_t bytes() const { return bytes_; }
-  bool done() const { return parser_.is_done(); }
+  bool done() const { return direct_ ? remaining_ == 0 : parser_.is_done(); }
   // The client is waiting for "100 Continue" and has not sent the body.
   bool body_withheld() const { return expects_continue_ && !continue_sent_; }
 
  private:
+  Result<std::size_t> read_direct(char* out, std::size_t size) {
+    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, remaining_));
+    std::size_t got = 0;
+    if (buffer_.size() > 0) {
+      got = asio::buffer_copy(asio::buffer(out, want), buffer_.data());
+      buffer_.consume(got);
+    } else {
+      beast::error_code ec;
+      got = socket_.read_some(asio::buffer(out, want), ec);
+      if (ec) return fail("IO", "reading request body: " + ec.message());
+    }
+    remaining_ -= got;
+    return got;
+  }
+
+  Result<std::size_t> read_chunked(char* out, std::size_t size) {
+    if (buffer_.capacity() < kChunkedReadBuffer) buffer_.reserve(kChunkedReadBuffer);
+    for (;;) {
+      auto& body = parser_.get().body();
+      body.data = out;
+      body.size = size;
+      beast::error_code ec;
+      bhttp::read(socket_, buffer_, parser_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return fail("IO", "reading request body: " + ec.message());
+      std::size_t got = size - parser_.get().body().size;
+      if (got > 0 || parser_.is_done()) return got;
+    }
+  }
+
+  static constexpr std::size_t kChunkedReadBuffer = 256 * 1024;
   tcp::socket& socket_;
   beast::flat_buffer& buffer_;
   bhttp::request_parser<bhttp::buffer_body>& parser_;
   bool expects_continue_ = false;
   bool continue_sent_ = false;
+  bool direct_ = false;
+  std::uint64_t remaining_ = 0;
   std::uint64_t bytes_ = 0;
 };
 

@@ -11,6 +11,8 @@ namespace strata::cli {
 
 void add_serve_command(CLI::App& app);
 void add_gc_command(CLI::App& app);
+void add_keys_command(CLI::App& app);
+void add_token_command(CLI::App& app);
 
 void set_exit_code(int code);
 int exit_code();

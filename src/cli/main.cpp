@@ -8,6 +8,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   strata::cli::add_serve_command(app);
   strata::cli::add_gc_command(app);
+  strata::cli::add_keys_command(app);
+  strata::cli::add_token_command(app);
   CLI11_PARSE(app, argc, argv);
   return strata::cli::exit_code();
 }

@@ -1,12 +1,23 @@
-// `strata serve`: the registry (and later the build API) on one listener.
-// Every option has an environment equivalent (STRATA_LISTEN, STRATA_DATA_DIR,
-// STRATA_LOG_LEVEL) and an embedded default, so it runs with no setup.
+// `strata serve`: the registry, its token endpoint and the key API (later
+// the build API) on one listener. Every option has an environment equivalent
+// (STRATA_LISTEN, STRATA_DATA_DIR, STRATA_LOG_LEVEL, the STRATA_TOKEN_* of
+// auth_flags.h, STRATA_SHARED_NAMESPACES, STRATA_ANONYMOUS_PULL,
+// STRATA_PUBLIC_URL) and an embedded default, so it runs with no setup: the
+// first start creates the signing keys and a bootstrap operator key in the
+// data directory. Registry authorization cannot be switched off.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
 #include <spdlog/spdlog.h>
 #include <thread>
+#include <vector>
 
+#include "auth/auth_service.h"
+#include "auth/authorization_guard.h"
+#include "auth/caller.h"
+#include "auth/keys_api.h"
+#include "auth/token_endpoint.h"
+#include "cli/auth_flags.h"
 #include "cli/commands.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
@@ -19,6 +30,10 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8083";
   std::string data_dir = "strata-data";
   std::string log_level = "info";
+  TokenKeyFlags keys;
+  std::vector<std::string> shared_namespaces = auth::default_shared_namespaces();
+  std::vector<std::string> anonymous_pull;
+  std::string public_url;  // empty: http://<bound host:port>
 };
 
 // Routes outside the registry: liveness and metrics.
@@ -28,6 +43,26 @@ void add_service_routes(http::Router& router, http::Metrics& metrics) {
   router.add({"GET", "/metrics", "metrics", http::Action::none, [&metrics](http::Request&) {
                 return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4");
               }});
+}
+
+Result<std::unique_ptr<auth::AuthService>> open_auth(const ServeOptions& options) {
+  auto auth_options = auth_options_from(options.keys);
+  if (!auth_options) return std::unexpected(auth_options.error());
+  auth_options->shared_namespaces = options.shared_namespaces;
+  auth_options->anonymous_pull = options.anonymous_pull;
+  auto auth = auth::AuthService::open(options.data_dir, std::move(*auth_options));
+  if (!auth) return auth;
+  auto bootstrap = (*auth)->api_keys().ensure_bootstrap_operator();
+  if (!bootstrap) return std::unexpected(bootstrap.error());
+  if (*bootstrap) spdlog::info("bootstrap operator API key written to {}", std::filesystem::absolute(**bootstrap).string());
+  return auth;
+}
+
+// Where clients reach this server, for the token realm.
+std::string public_url(const ServeOptions& options, const std::string& host, std::uint16_t port) {
+  if (!options.public_url.empty()) return options.public_url;
+  bool ipv6 = host.find(':') != std::string::npos;
+  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 // Blocks SIGINT/SIGTERM in every thread and stops the server when one comes.
@@ -67,18 +102,34 @@ int serve(const ServeOptions& options) {
     return 1;
   }
 
+  auto auth = open_auth(options);
+  if (!auth) {
+    spdlog::error("cannot set up authentication in {}: {}", options.data_dir, auth.error().message);
+    return 1;
+  }
+  // The catalog and mounts see only what the caller's token may pull.
+  (*registry)->set_pull_filter([](const http::Request& request, const std::string& repository) {
+    const auto* access = auth::registry_caller(request);
+    return access && access->grants.may_pull(repository);
+  });
+
   http::Metrics metrics;
   http::Router router;
   add_service_routes(router, metrics);
+  auth::add_token_routes(router, **auth);
+  auth::add_key_routes(router, **auth);
   (*registry)->add_routes(router);
   http::Dispatcher dispatcher(router);
-  dispatcher.add_guard(registry::Registry::validation_guard());
 
   http::Server server({address->first, address->second}, std::ref(dispatcher), metrics);
   if (auto listening = server.listen(); !listening) {
     spdlog::error("{}", listening.error().message);
     return 1;
   }
+  // Guards go in once the port is bound, because the realm names it; no
+  // request is served before run().
+  dispatcher.add_guard(registry::Registry::validation_guard());
+  dispatcher.add_guard(auth::authorization_guard(**auth, public_url(options, address->first, server.port()), metrics));
   auto signals = stop_on_signal(server);
   spdlog::info("strata serving on {}:{} (data in {})", address->first, server.port(),
                std::filesystem::absolute(options.data_dir).string());
@@ -100,6 +151,19 @@ void add_serve_command(CLI::App& app) {
       ->envname("STRATA_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+  add_token_key_flags(*cmd, options->keys);
+  cmd->add_option("--shared-namespace", options->shared_namespaces,
+                  "repository pattern every tenant may pull (repeatable)")
+      ->envname("STRATA_SHARED_NAMESPACES")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--anonymous-pull", options->anonymous_pull,
+                  "repository pattern anyone may pull without credentials (repeatable)")
+      ->envname("STRATA_ANONYMOUS_PULL")
+      ->delimiter(',');
+  cmd->add_option("--public-url", options->public_url,
+                  "base URL clients reach the server at, for the token realm (default http://<listen address>)")
+      ->envname("STRATA_PUBLIC_URL");
   cmd->callback([options] { set_exit_code(serve(*options)); });
 }
 

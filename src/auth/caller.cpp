@@ -1,0 +1,37 @@
+#include "auth/caller.h"
+
+#include <optional>
+
+namespace strata::auth {
+namespace {
+
+struct Caller {
+  std::shared_ptr<const RegistryAccess> registry;
+  std::optional<Principal> api;
+};
+
+const Caller* caller_of(const http::Request& request) {
+  return static_cast<const Caller*>(request.principal.get());
+}
+
+}  // namespace
+
+void set_registry_caller(http::Request& request, std::shared_ptr<const RegistryAccess> access) {
+  request.principal = std::make_shared<const Caller>(Caller{std::move(access), std::nullopt});
+}
+
+void set_api_caller(http::Request& request, Principal principal) {
+  request.principal = std::make_shared<const Caller>(Caller{nullptr, std::move(principal)});
+}
+
+const RegistryAccess* registry_caller(const http::Request& request) {
+  const auto* caller = caller_of(request);
+  return caller ? caller->registry.get() : nullptr;
+}
+
+const Principal* api_caller(const http::Request& request) {
+  const auto* caller = caller_of(request);
+  return caller && caller->api ? &*caller->api : nullptr;
+}
+
+}  // namespace strata::auth

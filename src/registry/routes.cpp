@@ -17,8 +17,9 @@ void Registry::add_routes(http::Router& router) {
     Fn handler;
   };
   // Upload routes need push (as in Distribution): status and cancel reveal
-  // or change an unfinished push. A mount's pull on `from` is checked by the
-  // authorization guard, which reads the query.
+  // or change an unfinished push. A mount also needs pull on its source:
+  // try_mount asks Registry::may_pull, and an unreadable source falls back
+  // to a plain upload session, so nothing leaks.
   static constexpr Entry kRoutes[] = {
       {"GET", "/v2/", "base", Action::none, get_base},
       {"GET", "/v2/_catalog", "catalog", Action::catalog, get_catalog},

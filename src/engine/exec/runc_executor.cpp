@@ -1,0 +1,305 @@
+#include "engine/exec/runc_executor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/exec/mount_stubs.h"
+#include "engine/exec/unique_fd.h"
+
+extern char** environ;
+
+namespace strata::engine::exec {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::chrono::milliseconds kKillRetry{100};
+
+std::string errno_text(int err) { return std::error_code(err, std::system_category()).message(); }
+
+// Cuts a byte stream into lines for the sink.
+class LineSplitter {
+ public:
+  LineSplitter(OutputStream stream, const OutputSink& sink) : stream_(stream), sink_(sink) {}
+
+  void feed(std::string_view bytes) {
+    while (!bytes.empty()) {
+      std::size_t newline = bytes.find('\n');
+      std::size_t take = std::min({newline == std::string_view::npos ? bytes.size() : newline,
+                                   kMaxLine - pending_.size()});
+      pending_.append(bytes.substr(0, take));
+      bytes.remove_prefix(take);
+      if (!bytes.empty() && bytes.front() == '\n') {
+        bytes.remove_prefix(1);
+        flush();
+      } else if (pending_.size() == kMaxLine) {
+        flush();
+      }
+    }
+  }
+  // At end of stream: a last line without '\n' is still a line.
+  void finish() {
+    if (!pending_.empty()) flush();
+  }
+
+ private:
+  void flush() {
+    sink_(stream_, pending_);
+    pending_.clear();
+  }
+
+  OutputStream stream_;
+  const OutputSink& sink_;
+  std::string pending_;
+};
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail("IO", fmt::format("pipe: {}", errno_text(errno)));
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Starts `argv` with stdin from /dev/null and stdout/stderr on the given fds
+// (-1: /dev/null), in its own process group so a terminal's signals do not
+// reach it.
+Result<pid_t> spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  for (auto [fd, target] : {std::pair{out_fd, 1}, std::pair{err_fd, 2}}) {
+    if (fd >= 0)
+      posix_spawn_file_actions_adddup2(&actions, fd, target);
+    else
+      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_WRONLY, 0);
+  }
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) return fail("RUNTIME", fmt::format("cannot start {}: {}", argv[0], errno_text(err)));
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// A runc subcommand whose output nobody needs; true if it succeeded.
+bool runc_quietly(const std::vector<std::string>& argv) {
+  auto pid = spawn(argv, -1, -1);
+  return pid && exit_code(wait_status(*pid)) == 0;
+}
+
+bool valid_container_id(std::string_view id) {
+  return !id.empty() && id.size() <= 1024 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' || c == '-';
+  });
+}
+
+// A bundle dir holding config.json, removed with the object.
+class Bundle {
+ public:
+  static Result<Bundle> write(const fs::path& parent, std::string_view id, const std::string& config) {
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    std::string pattern = (parent / fmt::format("{}-XXXXXX", id)).string();
+    if (ec || ::mkdtemp(pattern.data()) == nullptr)
+      return fail("IO", fmt::format("cannot create a bundle dir in {}", parent.string()));
+    Bundle bundle(pattern);
+    std::ofstream out(bundle.dir_ / "config.json", std::ios::binary);
+    out << config;
+    if (!out.flush()) return fail("IO", fmt::format("cannot write {}/config.json", bundle.dir_.string()));
+    return bundle;
+  }
+  Bundle(Bundle&& other) noexcept : dir_(std::exchange(other.dir_, {})) {}
+  Bundle& operator=(Bundle&&) = delete;
+  ~Bundle() {
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  explicit Bundle(fs::path dir) : dir_(std::move(dir)) {}
+  fs::path dir_;
+};
+
+// Reads a running `runc run` child's output until both pipes close, killing
+// the container when the deadline passes or the run is cancelled.
+class Supervision {
+ public:
+  Supervision(const RuncExecutor::Options& options, std::string id, pid_t runc, const RunControl& control,
+              const OutputSink& sink)
+      : options_(options), id_(std::move(id)), runc_(runc), control_(control),
+        out_(OutputStream::out, sink), err_(OutputStream::err, sink) {}
+
+  enum class Ending { exited, timed_out, cancelled };
+
+  // Returns how the run ended and runc's wait status.
+  Result<std::pair<Ending, int>> pump(UniqueFd out, UniqueFd err) {
+    UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (wake.get() < 0) return fail("IO", fmt::format("eventfd: {}", errno_text(errno)));
+    std::stop_callback on_cancel(control_.cancel, [&] {
+      std::uint64_t one = 1;
+      (void)!::write(wake.get(), &one, sizeof one);
+    });
+
+    std::array<std::pair<UniqueFd*, LineSplitter*>, 2> streams{{{&out, &out_}, {&err, &err_}}};
+    while (out.get() >= 0 || err.get() >= 0) {
+      if (ending_ == Ending::exited) {
+        if (control_.cancel.stop_requested()) ending_ = Ending::cancelled;
+        else if (Clock::now() >= control_.deadline) ending_ = Ending::timed_out;
+      }
+      if (ending_ != Ending::exited && !kill_container()) break;
+
+      std::vector<pollfd> fds;
+      for (auto [fd, splitter] : streams)
+        fds.push_back({fd->get(), POLLIN, 0});  // a negative fd is ignored by poll
+      fds.push_back({wake.get(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), poll_timeout()) < 0 && errno != EINTR)
+        return fail("IO", fmt::format("poll: {}", errno_text(errno)));
+      for (std::size_t i = 0; i < streams.size(); ++i)
+        if (fds[i].revents != 0) drain(*streams[i].first, *streams[i].second);
+      std::uint64_t count;
+      if (fds.back().revents != 0) (void)!::read(wake.get(), &count, sizeof count);
+    }
+    // Pipes closed: the container's processes are gone, or runc was killed.
+    if (!status_) status_ = wait_status(runc_);
+    return std::pair{ending_, *status_};
+  }
+
+ private:
+  int poll_timeout() const {
+    if (ending_ != Ending::exited) return static_cast<int>(kKillRetry.count());
+    if (control_.deadline == Clock::time_point::max()) return -1;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(control_.deadline - Clock::now());
+    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60'000));
+  }
+
+  void drain(UniqueFd& fd, LineSplitter& splitter) {
+    char buf[16384];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n > 0) {
+      splitter.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      splitter.finish();
+      fd.reset();
+    }
+  }
+
+  // Sends SIGKILL through runc until runc exits: the first tries may come
+  // before runc has created the container. Returns false once the grace
+  // period is over (runc itself is then killed if still there); the pipes
+  // are then abandoned and runc delete --force ends any process left.
+  bool kill_container() {
+    auto now = Clock::now();
+    if (!kill_started_) kill_started_ = now;
+    if (!status_) {
+      int status = 0;
+      if (::waitpid(runc_, &status, WNOHANG) == runc_) status_ = status;
+    }
+    if (now - *kill_started_ > options_.kill_grace) {
+      if (!status_) {
+        ::kill(runc_, SIGKILL);
+        status_ = wait_status(runc_);
+      }
+      return false;
+    }
+    if (!status_ && now - last_kill_ >= kKillRetry) {
+      runc_quietly({options_.runc.string(), "--root", options_.state_dir.string(), "kill", id_, "KILL"});
+      last_kill_ = now;
+    }
+    return true;
+  }
+
+  const RuncExecutor::Options& options_;
+  std::string id_;
+  pid_t runc_;
+  const RunControl& control_;
+  LineSplitter out_, err_;
+  Ending ending_ = Ending::exited;
+  std::optional<Clock::time_point> kill_started_;
+  Clock::time_point last_kill_{};
+  std::optional<int> status_;
+};
+
+}  // namespace
+
+Result<int> RuncExecutor::run(std::string_view id, const RunSpec& spec, const fs::path& rootfs,
+                              const OutputSink& output, const RunControl& control) const {
+  if (!valid_container_id(id))
+    return fail("RUN_INVALID", fmt::format("container id {:?} must be [A-Za-z0-9_+.-]", std::string(id)));
+  if (!rootfs.is_absolute() || !fs::is_directory(rootfs))
+    return fail("RUN_INVALID", fmt::format("rootfs {} is not an absolute path to a directory", rootfs.string()));
+  auto bundle = Bundle::write(options_.bundle_dir, id, runtime_spec_json(spec, rootfs));
+  if (!bundle) return std::unexpected(bundle.error());
+  auto out = make_pipe();
+  if (!out) return std::unexpected(out.error());
+  auto err = make_pipe();
+  if (!err) return std::unexpected(err.error());
+
+  const std::string runc = options_.runc.string(), state = options_.state_dir.string();
+  MountStubs stubs = MountStubs::find(rootfs, rootfs_mount_points(spec));
+  auto pid = spawn({runc, "--root", state, "run", "--bundle", bundle->dir().string(), std::string(id)},
+                   out->write.get(), err->write.get());
+  out->write.reset();  // only runc (and the container) may hold the write ends
+  err->write.reset();
+  if (!pid) return std::unexpected(pid.error());
+
+  Supervision supervision(options_, std::string(id), *pid, control, output);
+  auto ended = supervision.pump(std::move(out->read), std::move(err->read));
+  // Also after a clean exit: runc removes its state then, and this is a no-op.
+  runc_quietly({runc, "--root", state, "delete", "--force", std::string(id)});
+  stubs.remove();
+  if (!ended) return std::unexpected(ended.error());
+
+  auto [ending, status] = *ended;
+  if (ending == Supervision::Ending::timed_out) return fail("RUN_TIMEOUT", "the command exceeded the build's time limit and was killed");
+  if (ending == Supervision::Ending::cancelled) return fail("RUN_CANCELLED", "the build was cancelled; the command was killed");
+  return exit_code(status);
+}
+
+}  // namespace strata::engine::exec

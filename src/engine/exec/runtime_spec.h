@@ -1,0 +1,69 @@
+// The OCI runtime spec (runc's config.json) for one RUN step, with the
+// isolation Docker gives a build container: own mount, pid, ipc and uts
+// namespaces; a network namespace holding only loopback unless the step may
+// reach the network (then the host's); Docker's default capability set in
+// the bounding, effective and permitted sets (none ambient, so a non-root
+// user keeps none across exec); no_new_privs; runc's default masked and
+// read-only paths; /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only
+// /sys and /sys/fs/cgroup; pids and memory limits. No seccomp profile.
+//
+// Contract: thread-safe; the spec depends only on the arguments and the
+// builder's own RLIMIT_NOFILE. The caller resolves everything the
+// spec needs (user names to ids, the shell, variable expansion) beforehand.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace strata::engine::exec {
+
+// `isolated`: a new network namespace with only `lo` (RUN --network=none and
+// builds with network_mode=isolated). `host`: the builder host's network, for
+// builds allowed egress.
+enum class Network { isolated, host };
+
+// A host file or directory bound into the container: secrets (read-only),
+// cache mounts (read-write), /etc/resolv.conf and /etc/hosts for egress.
+struct BindMount {
+  std::filesystem::path source;  // absolute host path
+  std::string destination;       // absolute path in the container
+  bool readonly = true;
+};
+
+struct ProcessUser {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::vector<std::uint32_t> additional_gids;
+};
+
+struct RunSpec {
+  std::vector<std::string> args;  // argv; see shell_form_args()
+  std::vector<std::string> env;   // "KEY=value"; a default PATH is added if missing
+  std::string cwd = "/";          // absolute
+  ProcessUser user;
+  Network network = Network::isolated;
+  std::vector<BindMount> mounts;
+  std::string hostname = "strata";
+  // RLIMIT_NOFILE, soft and hard; capped at the builder's own hard limit.
+  std::uint64_t open_files_limit = 1048576;
+  std::int64_t pids_limit = 0;               // 0: unlimited
+  std::int64_t memory_limit_bytes = 0;       // 0: unlimited
+  // cgroup for the container, e.g. "/strata/<id>"; empty lets runc choose.
+  std::string cgroups_path;
+};
+
+// The argv of a shell-form RUN: the stage's SHELL (["/bin/sh", "-c"] when
+// empty) followed by the command text.
+std::vector<std::string> shell_form_args(const std::vector<std::string>& shell, std::string_view command);
+
+// config.json for running `spec` on `rootfs` (the step's merged dir, writable).
+std::string runtime_spec_json(const RunSpec& spec, const std::filesystem::path& rootfs);
+
+// Paths runc mounts directly on the root filesystem, creating them there if
+// missing: /proc, /dev, /sys and every BindMount destination.
+std::vector<std::string> rootfs_mount_points(const RunSpec& spec);
+
+}  // namespace strata::engine::exec

@@ -5,10 +5,19 @@ The suite targets `strata serve` by default ($STRATA_BIN, default
 `docker-registry` (the reference implementation) instead, so the tests can be
 checked against it: a test that fails there encodes our quirk, not the spec.
 
+Against strata every /v2/ request needs a registry token (issue 3). After the
+first start the harness reads the bootstrap operator key (<data>/operator.key)
+and mints an all-access registry token offline with `strata token registry`;
+Server.client() sends it as Bearer on every request unless a request names its
+own Authorization (or None to send none). Real clients (skopeo, podman) get
+`operator:<key>` from Server.registry_creds() and go through the token
+endpoint like any deployment. Against Distribution nothing is authenticated.
+
 Contract: Server owns one process and one temporary data directory; the data
-directory survives stop()/kill9()/start() and is removed by cleanup(). Client
-opens one connection per request (no shared state, safe from many threads).
-Nothing here listens on anything but 127.0.0.1.
+directory (with its keys, so minted tokens stay valid) survives
+stop()/kill9()/start() and is removed by cleanup(). Client opens one
+connection per request (no shared state, safe from many threads). Nothing here
+listens on anything but 127.0.0.1.
 """
 
 import hashlib
@@ -26,7 +35,8 @@ import urllib.parse
 
 TARGET = os.environ.get("STRATA_E2E_TARGET", "strata")
 ON_DISTRIBUTION = TARGET == "distribution"
-
+# Everything an operator may do on the registry, for the harness's own token.
+ALL_REGISTRY_ACCESS = ["repository:**:pull,push,delete", "registry:catalog:*"]
 
 
 def skip_on_distribution(reason):
@@ -53,6 +63,34 @@ def free_port():
         return s.getsockname()[1]
 
 
+def run_tool(cmd, timeout=180, check=True):
+    """Runs a client tool (skopeo, podman); returns (exit code, stdout and
+    stderr together as text). check: raise unless it exits 0."""
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+    output = proc.stdout.decode(errors="replace")
+    if check and proc.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s" % (" ".join(cmd), proc.returncode, output))
+    return proc.returncode, output
+
+
+def skopeo_copy(src, dest, *flags, check=True):
+    """`skopeo copy --preserve-digests` over plain HTTP; returns run_tool's."""
+    return run_tool(["skopeo", "copy", "--preserve-digests", "--src-tls-verify=false",
+                     "--dest-tls-verify=false", *flags, src, dest], check=check)
+
+
+def poll(probe, done, timeout=2):
+    """Calls probe() until done(its value) or timeout; returns the last value.
+    For what a server records just after it sent the response (counters, logs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
 def default_strata_bin():
     here = os.path.dirname(os.path.abspath(__file__))
     return os.environ.get("STRATA_BIN") or os.path.join(here, "..", "..", "build", "strata")
@@ -70,6 +108,8 @@ class Server:
         self.port = None
         self._log = None
         self._starts = 0
+        self.operator_key = None  # bootstrap operator API key (strata only)
+        self.admin_token = None   # all-access registry JWT (strata only)
 
     @property
     def host(self):
@@ -79,8 +119,51 @@ class Server:
     def base_url(self):
         return "http://" + self.host
 
-    def client(self):
-        return Client("127.0.0.1", self.port)
+    def client(self, token=None):
+        """A Client sending `token` (a registry JWT) as Bearer; by default the
+        all-access token (nothing on Distribution)."""
+        return Client("127.0.0.1", self.port, token or self.admin_token)
+
+    def anonymous_client(self):
+        return Client("127.0.0.1", self.port, None)
+
+    def strata(self, *args, check=True):
+        """Runs `strata ARGS --data-dir <data>`; returns the CompletedProcess
+        (stdout and stderr as text). check: raise unless it exits 0."""
+        cmd = [default_strata_bin(), *args, "--data-dir", self.data_dir]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, timeout=60, text=True)
+        if check and proc.returncode != 0:
+            raise RuntimeError("%s exited %d:\n%s%s" % (" ".join(cmd), proc.returncode,
+                                                       proc.stdout, proc.stderr))
+        return proc
+
+    def mint_registry_token(self, *access, ttl="1h", subject=None):
+        """A registry JWT granting exactly `access` (scope strings), minted
+        offline from the data directory's key."""
+        args = ["token", "registry", "--ttl", ttl]
+        for item in access:
+            args += ["--access", item]
+        if subject:
+            args += ["--subject", subject]
+        return self.strata(*args).stdout.strip()
+
+    def registry_creds(self):
+        """`user:password` for skopeo/podman (--creds), or None when the
+        target takes no credentials."""
+        return "operator:" + self.operator_key if self.operator_key else None
+
+    def _load_credentials(self):
+        """Reads the bootstrap operator key and mints the all-access token,
+        once: keys live in the data dir, so both outlive restarts."""
+        if self.target == "distribution" or self.operator_key:
+            return
+        key_file = os.path.join(self.data_dir, "operator.key")
+        if not os.path.exists(key_file):
+            raise RuntimeError("no %s after start-up:\n%s" % (key_file, self.log_tail()))
+        with open(key_file) as f:
+            self.operator_key = f.read().strip()
+        self.admin_token = self.mint_registry_token(*ALL_REGISTRY_ACCESS)
 
     def _command(self):
         if self.target == "distribution":
@@ -115,10 +198,12 @@ class Server:
                 raise RuntimeError("server exited with %s:\n%s"
                                    % (self.proc.returncode, self.log_tail()))
             try:
-                if self.client().request("GET", self._ready_path(), timeout=2).status == 200:
-                    return self
+                ready = self.anonymous_client().request("GET", self._ready_path(), timeout=2)
             except OSError:
-                pass
+                ready = None
+            if ready is not None and ready.status == 200:
+                self._load_credentials()
+                return self
             time.sleep(0.05)
         self.kill9()
         raise RuntimeError("server not ready within %ss:\n%s" % (timeout, self.log_tail()))
@@ -185,19 +270,33 @@ class Response:
 
 
 class Client:
-    def __init__(self, host, port):
+    def __init__(self, host, port, token=None):
         self.host = host
         self.port = port
+        self.token = token  # registry JWT sent as Bearer, or None
 
     def connect(self, timeout=60):
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
+    def with_credentials(self, headers=None):
+        """headers plus this client's Bearer token, unless headers name their
+        own Authorization; an Authorization of None means send none."""
+        merged = dict(headers or {})
+        own = [name for name in merged if name.lower() == "authorization"]
+        if not own and self.token:
+            merged["Authorization"] = "Bearer " + self.token
+        for name in own:
+            if merged[name] is None:
+                del merged[name]
+        return merged
+
     def request(self, method, path, headers=None, body=None, timeout=60):
-        """Sends one request. body: bytes, a file-like object or an iterator of
-        bytes (streamed; chunked unless headers carry Content-Length)."""
+        """Sends one request with with_credentials(headers). body: bytes, a
+        file-like object or an iterator of bytes (streamed; chunked unless
+        headers carry Content-Length)."""
         conn = self.connect(timeout)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=self.with_credentials(headers))
             resp = conn.getresponse()
             try:
                 return Response(resp.status, resp.headers, resp.read())

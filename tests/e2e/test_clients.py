@@ -10,21 +10,11 @@ image id and manifest digest.
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 import fixtures
-from harness import ServerTestCase
-
-
-def run(cmd, timeout=180):
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError("%s failed (%d):\n%s"
-                             % (" ".join(cmd), proc.returncode, proc.stdout.decode(errors="replace")))
-    return proc.stdout.decode(errors="replace")
+from harness import ServerTestCase, run_tool, skopeo_copy
 
 
 def expected_blobs(item):
@@ -44,8 +34,13 @@ class SkopeoRoundTrip(ServerTestCase):
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
 
     def skopeo_copy(self, src, dest, *flags):
-        run(["skopeo", "copy", "--preserve-digests", "--src-tls-verify=false",
-             "--dest-tls-verify=false", *flags, src, dest])
+        creds = self.server.registry_creds()
+        if creds:
+            # Only the registry side takes credentials; they go through the
+            # registry's token endpoint like any client's.
+            side = "--src-creds" if src.startswith("docker://") else "--dest-creds"
+            flags = (side, creds) + flags
+        skopeo_copy(src, dest, *flags)
 
     def round_trip(self, item, repo, tag, *flags):
         source = fixtures.write_oci_layout(os.path.join(self.tmp, "in"), {tag: item})
@@ -102,7 +97,11 @@ class PodmanPushPull(ServerTestCase):
         self.addCleanup(self.podman, "rmi", "--all", "--force")
 
     def podman(self, *args):
-        return run(self.podman_base + list(args))
+        return run_tool(self.podman_base + list(args))[1]
+
+    def creds(self):
+        creds = self.server.registry_creds()
+        return ["--creds", creds] if creds else []
 
     def inspect(self, ref):
         return json.loads(self.podman("image", "inspect", ref))[0]
@@ -115,7 +114,7 @@ class PodmanPushPull(ServerTestCase):
         image_id = image.config.digest.split(":")[1]
         self.podman("tag", image_id, remote)
         digest_file = os.path.join(self.tmp, "digest")
-        self.podman("push", "--tls-verify=false", "--digestfile", digest_file, remote)
+        self.podman("push", "--tls-verify=false", *self.creds(), "--digestfile", digest_file, remote)
         with open(digest_file) as f:
             pushed_digest = f.read().strip()
 
@@ -128,7 +127,7 @@ class PodmanPushPull(ServerTestCase):
         self.podman("rmi", "--all", "--force")
         self.assertEqual(self.podman("images", "-q").strip(), "")
 
-        self.podman("pull", "--tls-verify=false", remote)
+        self.podman("pull", "--tls-verify=false", *self.creds(), remote)
         pulled = self.inspect(remote)
         self.assertEqual(pulled["Id"], image_id)
         self.assertEqual(pulled["Digest"], pushed_digest)

@@ -60,7 +60,7 @@ class KillDuringUpload(unittest.TestCase):
         slowly, then kills the server with SIGKILL mid-body."""
         conn = self.client.connect(timeout=30)
         conn.putrequest(method, path)
-        for name, value in headers.items():
+        for name, value in self.client.with_credentials(headers).items():
             conn.putheader(name, value)
         conn.putheader("Content-Length", str(len(declared)))
         conn.endheaders()

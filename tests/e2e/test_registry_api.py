@@ -9,13 +9,12 @@ import json
 import os
 import re
 import threading
-import time
 import unittest
 import urllib.parse
 
 import fixtures
 from fixtures import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from harness import (ON_DISTRIBUTION, Server, ServerTestCase, sha256_digest,
+from harness import (ON_DISTRIBUTION, Server, ServerTestCase, poll, sha256_digest,
                      sha512_digest, skip_on_distribution, upload_path, with_query)
 
 ALL_MANIFEST_TYPES = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST])
@@ -706,13 +705,7 @@ class Operations(ServerTestCase):
         before = self.requests_with_status(self.scrape(), 404)
         for _ in range(3):
             self.assertEqual(self.client.request("GET", blob_path("ops/x", MISSING)).status, 404)
-        # A request may be counted just after its response is sent: poll briefly.
-        deadline = time.monotonic() + 2
-        while True:
-            text = self.scrape()
-            if self.requests_with_status(text, 404) >= before + 3 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+        text = poll(self.scrape, lambda now: self.requests_with_status(now, 404) >= before + 3)
         self.assertGreaterEqual(self.requests_with_status(text, 404), before + 3, text)
         self.assertRegex(text, r"(?m)^# TYPE \w+ counter$")
 

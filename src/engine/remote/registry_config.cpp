@@ -1,0 +1,31 @@
+// Mirror rewriting and endpoint defaults for RegistryConfig.
+#include "engine/remote/registry_config.h"
+
+namespace strata::engine::remote {
+
+RegistryEndpoint RegistryConfig::endpoint_for(std::string_view domain) const {
+  if (auto it = registries.find(domain); it != registries.end()) return it->second;
+  // Docker Hub's API lives on another host than the name users write.
+  if (domain == kDockerHubDomain) return RegistryEndpoint{"https://registry-1.docker.io", false, Credentials::anonymous()};
+  return RegistryEndpoint{"https://" + std::string(domain), false, Credentials::anonymous()};
+}
+
+Result<RemoteImage> RegistryConfig::locate(const ImageReference& image) const {
+  std::string domain = image.domain;
+  std::string repository = image.repository;
+  if (auto mirror = mirrors.find(domain); mirror != mirrors.end()) {
+    const std::string& target = mirror->second;
+    auto slash = target.find('/');
+    domain = target.substr(0, slash);
+    if (slash != std::string::npos && slash + 1 < target.size())
+      repository = target.substr(slash + 1) + "/" + repository;
+    if (domain.empty())
+      return fail("NAME_INVALID", "mirror of " + image.domain + " (\"" + target + "\") names no registry");
+    if (auto valid = oci::validate_repository_name(repository); !valid)
+      return fail("NAME_INVALID", "mirror of " + image.domain + " (\"" + target +
+                                      "\") gives an invalid repository: " + valid.error().message);
+  }
+  return RemoteImage{endpoint_for(domain), std::move(repository), image.reference()};
+}
+
+}  // namespace strata::engine::remote

@@ -12,6 +12,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
 #include <limits>
 #include <charconv>
 #include <spdlog/spdlog.h>
@@ -321,7 +324,12 @@ struct Server::Impl {
   asio::io_context ioc;
   tcp::acceptor acceptor{ioc};
   std::atomic<bool> stopping{false};
-  std::atomic<std::size_t> active{0};
+  // Open connections, so stop() can end them and ~Server can wait for
+  // their threads (which use this Impl) to finish.
+  std::mutex connections_mutex;
+  std::condition_variable connections_done;
+  std::set<int> connection_fds;
+  std::size_t connection_threads = 0;
 
   Impl(ServerOptions o, RequestHandler h, Metrics& m)
       : options(std::move(o)), handler(std::move(h)), metrics(m) {}
@@ -390,6 +398,10 @@ void Server::Impl::serve(tcp::socket socket) {
   beast::flat_buffer buffer;
   while (!stopping.load() && serve_one(socket, buffer)) {
   }
+  {
+    std::lock_guard lock(connections_mutex);
+    connection_fds.erase(socket.native_handle());
+  }
   beast::error_code ec;
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
@@ -398,7 +410,11 @@ void Server::Impl::serve(tcp::socket socket) {
 Server::Server(ServerOptions options, RequestHandler handler, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), metrics)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+  std::unique_lock lock(impl_->connections_mutex);
+  impl_->connections_done.wait(lock, [this] { return impl_->connection_threads == 0; });
+}
 
 Result<void> Server::listen() {
   beast::error_code ec;
@@ -432,25 +448,34 @@ void Server::run() {
       if (ec == asio::error::no_descriptors) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    if (impl.active.load() >= impl.options.max_connections) {
-      Request req;
-      req.method = "GET";
-      auto res = error_response(503, "too many connections");
-      ResponseWriter(socket).write(req, res, false);
-      continue;
+    {
+      std::lock_guard lock(impl.connections_mutex);
+      if (impl.stopping.load() || impl.connection_fds.size() >= impl.options.max_connections) {
+        Request req;
+        req.method = "GET";
+        auto res = error_response(503, impl.stopping.load() ? "server stopping" : "too many connections");
+        ResponseWriter(socket).write(req, res, false);
+        continue;
+      }
+      impl.connection_fds.insert(socket.native_handle());
+      ++impl.connection_threads;
     }
-    ++impl.active;
     std::thread([&impl, s = std::move(socket)]() mutable {
       impl.serve(std::move(s));
-      --impl.active;
+      // The last touch of impl: ~Server may go on once no thread is left.
+      std::lock_guard lock(impl.connections_mutex);
+      --impl.connection_threads;
+      impl.connections_done.notify_all();
     }).detach();
   }
 }
 
 void Server::stop() {
   if (impl_->stopping.exchange(true)) return;
-  // Wakes the blocking accept() in run().
+  // Wakes the blocking accept() in run() and every connection's blocking read.
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  std::lock_guard lock(impl_->connections_mutex);
+  for (int fd : impl_->connection_fds) ::shutdown(fd, SHUT_RDWR);
 }
 
 Result<std::pair<std::string, std::uint16_t>> parse_listen_address(std::string_view text) {

@@ -5,14 +5,14 @@
 
 #include <fstream>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::auth {
 namespace {
 
 class ApiKeys : public ::testing::Test {
  protected:
-  testing::TempDir dir;
+  strata::testing::TempDir dir;
   std::unique_ptr<ApiKeyStore> store = ApiKeyStore::open(dir.path()).value();
 };
 

@@ -9,14 +9,15 @@
 #include "auth/caller.h"
 #include "auth/scope.h"
 #include "http_fixtures.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::auth {
 namespace {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-using namespace testing;  // TempDir and the HTTP fixtures
+using namespace testing;  // the HTTP fixtures
+using strata::testing::TempDir;
 
 constexpr std::string_view kRealm = "Bearer realm=\"http://registry.test/v2/token\",service=\"strata\"";
 

@@ -5,7 +5,7 @@
 
 #include "auth/jwt.h"
 #include "auth/private_file.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::auth {
 namespace {
@@ -18,7 +18,7 @@ unsigned mode_of(const std::filesystem::path& p) {
 
 class KeyFiles : public ::testing::Test {
  protected:
-  testing::TempDir dir;
+  strata::testing::TempDir dir;
 };
 
 TEST_F(KeyFiles, Hs256SecretIsCreatedWithMode0600AndReloadedUnchanged) {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::auth {
 namespace {
@@ -11,7 +11,7 @@ constexpr std::int64_t kNow = 1'700'000'000;
 
 class Revocation : public ::testing::Test {
  protected:
-  testing::TempDir dir;
+  strata::testing::TempDir dir;
   std::unique_ptr<RevocationList> list = RevocationList::open(dir.path()).value();
 };
 

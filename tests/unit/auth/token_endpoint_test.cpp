@@ -9,13 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "http_fixtures.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::auth {
 namespace {
 
 using nlohmann::json;
-using namespace testing;  // TempDir and the HTTP fixtures
+using namespace testing;  // the HTTP fixtures
+using strata::testing::TempDir;
 
 class TokenEndpointTest : public ::testing::Test {
  protected:

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/jwt.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::auth {
 namespace {
@@ -39,7 +39,7 @@ class TokenServiceTest : public ::testing::Test {
     return grants;
   }
 
-  testing::TempDir dir;
+  strata::testing::TempDir dir;
   std::unique_ptr<RevocationList> revocations = RevocationList::open(dir.path()).value();
   std::int64_t now = kStart;
   std::unique_ptr<TokenService> service;

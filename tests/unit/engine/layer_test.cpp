@@ -2,6 +2,7 @@
 // dirs, both compressions, diff-ids, whiteouts in both apply modes, and
 // refusal of tarballs that try to write outside the unpack root.
 // Runs as root (device nodes, trusted.* xattrs, ownership).
+#include "support/temp_dir.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -29,23 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "strata-layer-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using strata::testing::TempDir;
 
 void write_file(const fs::path& path, const std::string& content, mode_t mode = 0644) {
   fs::create_directories(path.parent_path());

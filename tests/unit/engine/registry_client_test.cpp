@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "../registry/temp_dir.h"
+#include "support/temp_dir.h"
 #include "engine/remote/auth_challenge.h"
 #include "http/server.h"
 #include "oci/media_types.h"
@@ -33,7 +33,7 @@ namespace strata::engine::remote {
 namespace {
 
 namespace mt = oci::media_type;
-using registry::testing::TempDir;
+using strata::testing::TempDir;
 
 constexpr const char* kDistributionBinary = "/usr/bin/docker-registry";
 

@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "../registry/temp_dir.h"
+#include "support/temp_dir.h"
 #include "engine/snapshot/snapshotter.h"
 
 namespace strata::engine::exec {
@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using registry::testing::TempDir;
+using strata::testing::TempDir;
 using snapshot::Snapshotter;
 
 struct Line {

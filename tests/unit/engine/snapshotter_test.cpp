@@ -11,13 +11,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "../registry/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::engine::snapshot {
 namespace {
 
 namespace fs = std::filesystem;
-using registry::testing::TempDir;
+using strata::testing::TempDir;
 
 const std::string kDiffId = "sha256:" + std::string(64, 'a');
 

@@ -10,15 +10,15 @@
 #include <thread>
 #include <vector>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::registry {
 namespace {
 
 using oci::Digest;
 using oci::DigestAlgorithm;
-using testing::count_files;
-using testing::TempDir;
+using strata::testing::count_files;
+using strata::testing::TempDir;
 
 std::string pattern(std::size_t size, unsigned seed = 1) {
   std::string s(size, '\0');

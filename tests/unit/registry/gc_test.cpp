@@ -5,14 +5,14 @@
 #include <algorithm>
 
 #include "registry/upload_store.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::registry {
 namespace {
 
 using oci::Digest;
 using oci::DigestAlgorithm;
-using testing::TempDir;
+using strata::testing::TempDir;
 
 class GcTest : public ::testing::Test {
  protected:

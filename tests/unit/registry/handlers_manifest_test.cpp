@@ -19,7 +19,7 @@
 #include "registry/handlers.h"
 #include "registry/metadata_store.h"
 #include "registry/registry.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::registry {
 namespace {
@@ -88,7 +88,7 @@ json descriptor(std::string_view type, const Blob& b) {
 
 class ManifestHandlersTest : public ::testing::Test {
  protected:
-  testing::TempDir dir;
+  strata::testing::TempDir dir;
   std::unique_ptr<Registry> registry = Registry::open(dir.path()).value();
 
   http::Response call(http::Response (*handler)(Registry&, http::Request&), std::string method,

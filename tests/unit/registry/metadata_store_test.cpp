@@ -5,14 +5,14 @@
 #include <thread>
 #include <vector>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::registry {
 namespace {
 
 using oci::Digest;
 using oci::DigestAlgorithm;
-using testing::TempDir;
+using strata::testing::TempDir;
 
 Digest digest_of(std::string_view s) { return Digest::of(DigestAlgorithm::sha256, s); }
 

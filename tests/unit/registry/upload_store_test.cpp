@@ -7,15 +7,15 @@
 #include <thread>
 #include <vector>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace strata::registry {
 namespace {
 
 using oci::Digest;
 using oci::DigestAlgorithm;
-using testing::count_files;
-using testing::TempDir;
+using strata::testing::count_files;
+using strata::testing::TempDir;
 
 Digest sha256(std::string_view s) { return Digest::of(DigestAlgorithm::sha256, s); }
 

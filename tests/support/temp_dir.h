@@ -1,4 +1,5 @@
-// A fresh directory under the system temp dir for one test, removed with it.
+// Test helper shared by the unit tests: a fresh private directory under the
+// system temp dir for one test, removed with everything in it.
 #pragma once
 
 #include <stdlib.h>
@@ -6,12 +7,12 @@
 #include <filesystem>
 #include <string>
 
-namespace strata::registry::testing {
+namespace strata::testing {
 
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "strata-registry-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "strata-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data());
   }
   ~TempDir() {
@@ -37,4 +38,4 @@ inline std::size_t count_files(const std::filesystem::path& dir) {
   return n;
 }
 
-}  // namespace strata::registry::testing
+}  // namespace strata::testing

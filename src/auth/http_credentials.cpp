@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "auth/http_credentials.h"
 
 #include <algorithm>
@@ -12,15 +13,7 @@ constexpr std::size_t kMaxHeaderValue = 16 * 1024;
 
 bool starts_with_scheme(std::string_view value, std::string_view scheme) {
   if (value.size() <= scheme.size() || value[scheme.size()] != ' ') return false;
-  return std::ranges::equal(value.substr(0, scheme.size()), scheme, [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
-}
-
-std::string_view trim_spaces(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
+  return istarts_with(value, scheme);
 }
 
 // Standard base64 (RFC 4648 §4) with optional padding, as Basic uses it.
@@ -61,15 +54,15 @@ PresentedCredentials presented_credentials(const http::Request& request) {
   auto header = request.headers.get("Authorization");
   if (!header) return {};
   PresentedCredentials out{Scheme::malformed, {}, {}};
-  std::string_view value = trim_spaces(*header);
+  std::string_view value = trim(*header);
   if (value.size() > kMaxHeaderValue) return out;
   if (starts_with_scheme(value, "Bearer")) {
-    auto token = trim_spaces(value.substr(6));
+    auto token = trim(value.substr(6));
     if (token.empty()) return out;
     return {Scheme::bearer, {}, std::string(token)};
   }
   if (starts_with_scheme(value, "Basic")) {
-    auto decoded = base64_decode(trim_spaces(value.substr(5)));
+    auto decoded = base64_decode(trim(value.substr(5)));
     if (!decoded) return out;
     auto colon = decoded->find(':');
     if (colon == std::string::npos) return out;

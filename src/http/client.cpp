@@ -1,6 +1,7 @@
 // libcurl easy-interface implementation of http::Client. The easy handle is
 // kept between requests (curl_easy_reset keeps its connection cache), and all
 // per-request state lives in a Transfer that curl's callbacks write into.
+#include "common/text.h"
 #include "http/client.h"
 
 #include <curl/curl.h>
@@ -17,12 +18,6 @@ void global_init_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string_view trim(std::string_view text) {
-  auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(" \t\r\n");
-  return text.substr(first, last - first + 1);
-}
 
 bool is_success(int status) { return status >= 200 && status < 300; }
 

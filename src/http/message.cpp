@@ -1,4 +1,5 @@
 // Header map, request helpers and response constructors.
+#include "common/text.h"
 #include "http/message.h"
 
 #include <unistd.h>
@@ -9,13 +10,6 @@
 namespace strata::http {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Hand-written parsers for byte-range headers; numbers are checked for
 // overflow so a hostile header cannot wrap an offset.
+#include "common/text.h"
 #include "http/range.h"
 
 #include <algorithm>
@@ -14,18 +15,7 @@ std::unexpected<Error> range_invalid(std::string message, std::string_view value
   return fail("RANGE_INVALID", std::move(message), std::string(value));
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
-bool starts_with_ignoring_case(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if ((s[i] | 0x20) != (prefix[i] | 0x20)) return false;
-  return true;
-}
 
 // Digits only (no sign, no spaces), fitting in 64 bits.
 std::optional<std::uint64_t> parse_offset(std::string_view digits) {
@@ -78,7 +68,7 @@ Spec resolve_one(std::string_view spec, std::uint64_t size, ByteRange& out) {
 
 Result<ByteRange> resolve_range_header(std::string_view value, std::uint64_t size) {
   auto text = trim(value);
-  if (!starts_with_ignoring_case(text, "bytes="))
+  if (!istarts_with(text, "bytes="))
     return range_invalid("Range must use the bytes unit: bytes=<first>-<last>", value);
   text.remove_prefix(6);
 
@@ -118,7 +108,7 @@ std::string format_unsatisfiable_content_range(std::uint64_t size) {
 
 Result<ByteRange> parse_upload_content_range(std::string_view value) {
   auto text = trim(value);
-  if (starts_with_ignoring_case(text, "bytes ")) text = trim(text.substr(6));
+  if (istarts_with(text, "bytes ")) text = trim(text.substr(6));
   std::optional<std::uint64_t> total;  // unset when absent or "*"
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
     auto total_text = text.substr(slash + 1);

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "oci/manifest.h"
 #include "oci/media_types.h"
 #include "oci/name.h"
@@ -40,19 +41,7 @@
 namespace strata::registry {
 namespace {
 
-// Header-token helpers. src/http has private equivalents (range.cpp,
-// message.cpp); once http exports them these should go.
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 // Whether one Accept media range (parameters already stripped) admits `type`.
 bool range_admits(std::string_view range, std::string_view type) {

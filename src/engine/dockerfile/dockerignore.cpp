@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "engine/dockerfile/dockerignore.h"
 
 #include <algorithm>
@@ -6,12 +7,6 @@
 namespace strata::engine::dockerfile {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // filepath.Clean on a relative path, as segments: no empty or "." parts,
 // ".." removes the previous part when there is one.

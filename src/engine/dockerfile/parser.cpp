@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "engine/dockerfile/parser.h"
 
 #include <algorithm>
@@ -16,11 +17,6 @@ std::string_view trim_left(std::string_view s) {
   return s;
 }
 
-std::string_view trim(std::string_view s) {
-  s = trim_left(s);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 std::string upper(std::string_view s) {
   std::string out(s);

@@ -1,6 +1,7 @@
 #include "auth/access.h"
 
 #include <algorithm>
+#include <array>
 #include <optional>
 
 #include "auth/strict_json.h"
@@ -135,9 +136,24 @@ std::vector<std::string> ActionSet::names() const {
   return out;
 }
 
-bool name_matches(std::string_view pattern, std::string_view name) {
-  // matched[j]: the pattern consumed so far matches name[0, j).
-  std::vector<char> matched(name.size() + 1, 0), next(name.size() + 1, 0);
+namespace {
+
+// Matches `pattern` against `name` by dynamic programming over name
+// positions (linear in |pattern| * |name|, no backtracking blow-up).
+bool match_wildcards(std::string_view pattern, std::string_view name) {
+  // matched[j]: the pattern consumed so far matches name[0, j). Repository
+  // names are at most 255 bytes, so the rows fit on the stack.
+  constexpr std::size_t kStackRow = 256;
+  std::array<char, kStackRow + 1> row_a{}, row_b{};
+  std::vector<char> heap_a, heap_b;
+  char* matched = row_a.data();
+  char* next = row_b.data();
+  if (name.size() > kStackRow) {
+    heap_a.assign(name.size() + 1, 0);
+    heap_b.assign(name.size() + 1, 0);
+    matched = heap_a.data();
+    next = heap_b.data();
+  }
   matched[0] = 1;
   for (std::size_t p = 0; p < pattern.size(); ++p) {
     if (pattern[p] == '*') {
@@ -154,9 +170,21 @@ bool name_matches(std::string_view pattern, std::string_view name) {
       next[0] = 0;
       for (std::size_t j = 0; j < name.size(); ++j) next[j + 1] = matched[j] && name[j] == pattern[p];
     }
-    matched.swap(next);
+    std::swap(matched, next);
   }
   return matched[name.size()];
+}
+
+}  // namespace
+
+bool name_matches(std::string_view pattern, std::string_view name) {
+  // Fast paths for the shapes grants have: an exact name, or a literal
+  // prefix followed by "**" ("acme/**", "**"). This runs on every request.
+  auto star = pattern.find('*');
+  if (star == std::string_view::npos) return pattern == name;
+  if (!name.starts_with(pattern.substr(0, star))) return false;
+  if (pattern.substr(star) == "**") return true;
+  return match_wildcards(pattern.substr(star), name.substr(star));
 }
 
 GrantSet GrantSet::everything() {

@@ -51,6 +51,13 @@ TEST(NamePatterns, ManyStarsDoNotBlowUp) {
   EXPECT_FALSE(name_matches(pattern, std::string(200, 'a') + "b"));
 }
 
+TEST(NamePatterns, NamesLongerThanRepositoryLimitStillMatch) {
+  std::string tail(300, 'c');
+  EXPECT_TRUE(name_matches("a/*/**", "a/b/" + tail));
+  EXPECT_FALSE(name_matches("a/*/x*", "a/b/" + tail));
+  EXPECT_TRUE(name_matches("a/*/c*", "a/b/" + tail));
+}
+
 TEST(GrantSet, DockerAccessClaimGrantsActionsPerRepository) {
   auto grants = from_claims({{"access",
                               {{{"type", "repository"}, {"name", "cache/acme"}, {"actions", {"pull", "push"}}},

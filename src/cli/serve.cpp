@@ -16,6 +16,7 @@
 #include "auth/authorization_guard.h"
 #include "auth/caller.h"
 #include "auth/keys_api.h"
+#include "auth/revocation_api.h"
 #include "auth/token_endpoint.h"
 #include "cli/auth_flags.h"
 #include "cli/commands.h"
@@ -118,6 +119,7 @@ int serve(const ServeOptions& options) {
   add_service_routes(router, metrics);
   auth::add_token_routes(router, **auth);
   auth::add_key_routes(router, **auth);
+  auth::add_revocation_routes(router, **auth);
   (*registry)->add_routes(router);
   http::Dispatcher dispatcher(router);
 

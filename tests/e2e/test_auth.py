@@ -644,6 +644,32 @@ class ApiKeys(AuthTestCase):
         tenant = self.mint_api_token("tenant", "acme")
         self.assertEqual(self.api("POST", "/keys", tenant, {"role": "operator"}).status, 403)
 
+    def test_revoked_registry_token_is_refused_until_it_expires(self):
+        token = self.server.mint_registry_token("repository:revoke/app:pull,push")
+        client = self.server.client(token)
+        self.assertEqual(client.request("GET", "/v2/").status, 200)
+        tenant = self.create_key("tenant", "acme")
+        refused = self.api("POST", "/tokens/revoke", tenant, {"token": token})
+        self.assertEqual(refused.status, 403, refused)
+        revoked = self.api("POST", "/tokens/revoke", self.server.operator_key, {"token": token})
+        self.assertEqual(revoked.status, 200, revoked)
+        self.assertTrue(revoked.json()["jti"])
+        resp = client.request("GET", "/v2/")
+        self.assertEqual(resp.status, 401, resp)
+        self.assertIn('error="invalid_token"', resp.header("WWW-Authenticate"))
+        self.assertEqual(client.request("GET", "/v2/revoke/app/tags/list").status, 401)
+        # A revoked API token is refused at the API the same way.
+        api_token = self.mint_api_token("operator")
+        self.assertEqual(self.api("GET", "/keys", api_token).status, 200)
+        self.assertEqual(self.api("POST", "/tokens/revoke", self.server.operator_key,
+                                  {"token": api_token}).status, 200)
+        self.assertEqual(self.api("GET", "/keys", api_token).status, 401)
+
+    def test_revoking_garbage_is_400(self):
+        resp = self.api("POST", "/tokens/revoke", self.server.operator_key, {"token": "a.b.c"})
+        self.assertEqual(resp.status, 400, resp)
+        self.assertEqual(resp.json()["error"]["code"], "TOKEN_INVALID")
+
     def test_keys_are_stored_hashed(self):
         created = self.api("POST", "/keys", self.server.operator_key, {"role": "tenant", "tenant": "hashed"})
         self.assertEqual(created.status, 201, created)

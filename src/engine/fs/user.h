@@ -3,9 +3,14 @@
 // resolved within it), as Docker does:
 //   "name", "uid", "name:group", "uid:gid", "name:gid", "uid:group".
 // A bare user gets its primary group from /etc/passwd (0 if a numeric uid
-// has no entry) and its supplementary groups from /etc/group.
+// has no entry) and its supplementary groups from /etc/group; an explicit
+// group replaces the primary one and leaves no supplementary groups.
+// The first passwd entry matching by name or uid wins; ids above
+// 2147483647 are refused, as Docker does.
 // Errors: USER_UNKNOWN ("unable to find user <name>: no matching entries in
-// passwd file"), GROUP_UNKNOWN, IO.
+// passwd file"), GROUP_UNKNOWN ("unable to find group <name>: no matching
+// entries in group file"), USER_INVALID (empty parts, more than one ':',
+// ids out of range), IO.
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   strata::cli::add_gc_command(app);
   strata::cli::add_keys_command(app);
   strata::cli::add_token_command(app);
+  strata::cli::add_builder_command(app);
   CLI11_PARSE(app, argc, argv);
   return strata::cli::exit_code();
 }

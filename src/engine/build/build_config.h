@@ -1,0 +1,69 @@
+// build.json: everything one `strata builder` run needs (see
+// notes/builder-contract.md): the context and Dockerfile, build args and
+// target, our registry's URL and the build's token, the output repository,
+// per-registry settings for base images, network mode, secrets, timeout,
+// SOURCE_DATE_EPOCH, work dir, cache-mount scope, layer compression and where
+// the result goes.
+//
+// Contract: parse_build_config() checks types and required fields and fills
+// the defaults; it reads no files. Every failure is CONFIG_INVALID naming the
+// field (the CLI exits 2 on it). Value type.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/dockerfile/shell_lex.h"
+#include "engine/layer/layer_compression.h"
+#include "engine/remote/registry_config.h"
+#include "oci/manifest.h"
+
+namespace strata::engine::build {
+
+enum class NetworkMode { isolated, egress };
+
+struct SecretFile {
+  std::string id;
+  std::filesystem::path path;
+};
+
+struct BuildConfig {
+  std::string id;
+  std::filesystem::path context_dir;
+  std::string dockerfile = "Dockerfile";        // relative to context_dir
+  std::optional<std::string> dockerfile_text;   // wins over `dockerfile`
+  dockerfile::Variables build_args;
+  std::string target;                           // empty: the last stage
+  oci::Platform platform;                       // default: the host's
+  std::string registry_url;                     // "http://127.0.0.1:8083"
+  std::optional<std::string> registry_token;
+  std::string output_repository;
+  std::optional<std::string> output_tag;
+  // Base-image registries by host as written in FROM; our registry (the host
+  // of registry_url) is added with the build's token as Bearer.
+  remote::RegistryConfig registries;
+  NetworkMode network_mode = NetworkMode::isolated;
+  std::vector<SecretFile> secrets;
+  std::chrono::seconds timeout{3600};
+  // From the config, else from the SOURCE_DATE_EPOCH build arg.
+  std::optional<std::int64_t> source_date_epoch;
+  std::filesystem::path work_dir;               // default <tmp>/strata-builder
+  std::string cache_mount_scope = "default";
+  layer::LayerCompression layer_compression = layer::LayerCompression::gzip;
+  std::optional<std::filesystem::path> result_path;
+
+  // "127.0.0.1:8083": registry_url without its scheme.
+  std::string registry_host() const;
+  // Our registry, reached with the build's token.
+  remote::RegistryEndpoint output_endpoint() const;
+};
+
+Result<BuildConfig> parse_build_config(std::string_view json);
+
+}  // namespace strata::engine::build

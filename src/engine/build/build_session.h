@@ -1,0 +1,28 @@
+// What every step of one build shares: its config, work dir, snapshots,
+// runc, registries, image puller, log and cancellation. Plain aggregate of
+// references; the solver owns the objects and outlives every step.
+#pragma once
+
+#include "engine/build/build_config.h"
+#include "engine/build/build_log.h"
+#include "engine/build/cancellation.h"
+#include "engine/build/image_puller.h"
+#include "engine/build/step_snapshots.h"
+#include "engine/build/work_dir.h"
+#include "engine/dockerfile/dockerignore.h"
+#include "engine/exec/runc_executor.h"
+
+namespace strata::engine::build {
+
+struct BuildSession {
+  const BuildConfig& config;
+  const WorkDir& work;
+  StepSnapshots& snapshots;
+  const exec::RuncExecutor& runc;
+  ImagePuller& images;
+  BuildLog& log;
+  const Cancellation& cancel;
+  const dockerfile::IgnoreRules& ignore;  // the context's .dockerignore
+};
+
+}  // namespace strata::engine::build

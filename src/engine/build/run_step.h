@@ -1,0 +1,40 @@
+// RUN: one command in a runc container over the stage's filesystem, whose
+// changes become the step's layer.
+//
+// The container gets the stage's environment (ENV plus ARGs), USER resolved
+// through the image's /etc/passwd, WORKDIR (created if missing), SHELL for
+// shell form, and heredoc bodies appended to the script as the shell reads
+// them. Network: loopback only unless the build may reach the network
+// (network_mode=egress) and the step did not ask for --network=none.
+// --mount: type=secret binds the build's secret file read-only at
+// /run/secrets/<id> (or exposes it as env=...), never in the layer;
+// type=cache binds <work>/cache-mounts/<scope>/<id> read-write, kept across
+// builds (sharing=locked/private serialise users with a lock); type=bind
+// binds a path of the context, a stage or an image read-only.
+//
+// Errors: RUN_FAILED for a non-zero exit ("process \"/bin/sh -c ...\" did not
+// complete successfully: exit code: N", the output's last lines as detail),
+// SECRET_MISSING, RUN_INVALID (bad mounts or network), the executor's
+// RUN_TIMEOUT/RUN_CANCELLED, snapshot and layer errors. Whatever happens,
+// the step's mounts are released.
+#pragma once
+
+#include <optional>
+
+#include "common/error.h"
+#include "engine/build/build_session.h"
+#include "engine/build/source_roots.h"
+#include "engine/build/stage_state.h"
+#include "engine/dockerfile/instructions.h"
+
+namespace strata::engine::build {
+
+struct RunOutcome {
+  std::string created_by;             // history: "RUN /bin/sh -c echo hi"
+  std::optional<ImageLayer> layer;    // nullopt: the command changed nothing
+};
+
+Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const StageState& stage,
+                            const dockerfile::RunCommand& run, int step);
+
+}  // namespace strata::engine::build

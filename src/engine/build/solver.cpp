@@ -1,0 +1,185 @@
+#include "engine/build/solver.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "engine/build/image_push.h"
+#include "engine/build/stage_executor.h"
+#include "engine/dockerfile/parser.h"
+
+namespace strata::engine::build {
+namespace {
+
+namespace df = dockerfile;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+Result<std::optional<std::string>> read_text(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("IO", fmt::format("cannot read {}", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<df::Dockerfile> load_dockerfile(const BuildConfig& config) {
+  std::string text;
+  if (config.dockerfile_text) {
+    text = *config.dockerfile_text;
+  } else {
+    auto read = read_text(config.context_dir / config.dockerfile);
+    if (!read) return std::unexpected(read.error());
+    if (!*read) return fail("DOCKERFILE_INVALID", fmt::format("{}: no such file in the build context", config.dockerfile));
+    text = std::move(**read);
+  }
+  auto tree = df::parse(text, fs::path(config.dockerfile).filename().string());
+  if (!tree) return std::unexpected(tree.error());
+  return df::load(*tree);
+}
+
+Result<df::IgnoreRules> load_dockerignore(const fs::path& context) {
+  auto text = read_text(context / ".dockerignore");
+  if (!text) return std::unexpected(text.error());
+  auto rules = df::IgnoreRules::parse(text->value_or(""));
+  if (!rules) return fail(rules.error().code, ".dockerignore: " + rules.error().message);
+  return rules;
+}
+
+std::string platform_text(const oci::Platform& platform) {
+  std::string text = platform.os + "/" + platform.architecture;
+  if (!platform.variant.empty()) text += "/" + platform.variant;
+  return text;
+}
+
+// BuildKit's automatic platform ARGs (building for the host's platform
+// only, BUILD* and TARGET* agree); explicit build args win.
+df::Variables effective_build_args(const BuildConfig& config) {
+  const auto& p = config.platform;
+  df::Variables args;
+  for (const char* prefix : {"BUILD", "TARGET"}) {
+    args[std::string(prefix) + "PLATFORM"] = platform_text(p);
+    args[std::string(prefix) + "OS"] = p.os;
+    args[std::string(prefix) + "ARCH"] = p.architecture;
+    args[std::string(prefix) + "VARIANT"] = p.variant;
+  }
+  for (const auto& [key, value] : config.build_args) args[key] = value;
+  return args;
+}
+
+// A prefix for mount and container ids: the build id, tamed and short.
+std::string id_prefix(const std::string& build_id) {
+  std::string prefix;
+  for (char c : build_id.substr(0, 40))
+    prefix += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+  return "b" + prefix;
+}
+
+// The objects one build's steps share, torn down in reverse order.
+class Build {
+ public:
+  Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
+        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore)
+      : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
+        ignore_(std::move(ignore)),
+        snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
+                   {config.layer_compression, config.source_date_epoch}),
+        runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
+        registries_(config.registries),
+        images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
+        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_} {}
+
+  Result<BuildResult> run(const df::Dockerfile& dockerfile) {
+    auto started = Clock::now();
+    auto build_args = effective_build_args(config_);
+    auto order = df::stages_for_target(dockerfile, config_.target, build_args);
+    if (!order) return std::unexpected(order.error());
+    auto globals = df::global_arg_values(dockerfile, build_args);
+    if (!globals) return std::unexpected(globals.error());
+
+    std::vector<StepRecord> steps;
+    std::map<std::size_t, StageState> finished;
+    StageExecutor stages(session_, dockerfile, build_args, *globals, finished, steps);
+    for (std::size_t index : *order) {
+      auto state = stages.run(index);
+      if (!state) return std::unexpected(state.error());
+      finished.emplace(index, std::move(*state));
+    }
+    if (auto reason = cancel_.reason()) return std::unexpected(*reason);
+
+    const StageState& target = finished.at(order->back());
+    auto pushed = push(target);
+    if (!pushed) return std::unexpected(pushed.error());
+    if (auto cleaned = snapshots_.discard_all(); !cleaned) return std::unexpected(cleaned.error());
+
+    std::vector<BaseImageRecord> bases;
+    for (const PulledImage* image : images_.pulled()) bases.push_back({image->ref, image->manifest_digest});
+    return BuildResult{
+        pushed->manifest_digest,
+        pushed->config_digest,
+        fmt::format("{}/{}@{}", config_.registry_host(), config_.output_repository, pushed->manifest_digest.str()),
+        target.layers,
+        std::move(bases),
+        std::move(steps),
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)};
+  }
+
+ private:
+  Result<PushedImage> push(const StageState& target) {
+    image::ImageConfig image = target.image;
+    image.created = image::image_timestamp(config_.source_date_epoch);
+    image.diff_ids.clear();
+    for (const auto& layer : target.layers) image.diff_ids.push_back(layer.diff_id);
+    std::string destination = config_.registry_host() + "/" + config_.output_repository +
+                              (config_.output_tag ? ":" + *config_.output_tag : "");
+    auto started = Clock::now();
+    int step = log_.start("output", 1, 1, "push " + destination);
+    ImagePusher pusher(registries_, config_, work_.build_dir(), log_, step);
+    auto pushed = pusher.push(image::serialize_image_config(image), target.layers);
+    if (!pushed) {
+      log_.error(step, pushed.error().message);
+      return pushed;
+    }
+    log_.done(step, Clock::now() - started);
+    return pushed;
+  }
+
+  const BuildConfig& config_;
+  BuildLog& log_;
+  const Cancellation& cancel_;
+  WorkDir work_;
+  snapshot::Snapshotter snapshotter_;
+  df::IgnoreRules ignore_;
+  StepSnapshots snapshots_;
+  exec::RuncExecutor runc_;
+  Registries registries_;
+  ImagePuller images_;
+  BuildSession session_;
+};
+
+Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel) {
+  auto dockerfile = load_dockerfile(config);
+  if (!dockerfile) return std::unexpected(dockerfile.error());
+  auto ignore = load_dockerignore(config.context_dir);
+  if (!ignore) return std::unexpected(ignore.error());
+  auto work = WorkDir::open(config.work_dir, config.id);
+  if (!work) return std::unexpected(work.error());
+  auto snapshotter = snapshot::Snapshotter::open(work->snapshots());
+  if (!snapshotter) return std::unexpected(snapshotter.error());
+  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore));
+  return build.run(*dockerfile);
+}
+
+}  // namespace
+
+Result<BuildResult> solve(const BuildConfig& config, BuildLog& log, const Cancellation& cancel) {
+  auto result = build(config, log, cancel);
+  if (auto reason = cancel.reason(); reason && !result) return std::unexpected(*reason);
+  return result;
+}
+
+}  // namespace strata::engine::build

@@ -1,0 +1,158 @@
+#include "engine/build/stage_executor.h"
+
+#include <fmt/format.h>
+
+#include "common/text.h"
+#include "engine/build/copy_step.h"
+#include "engine/build/run_step.h"
+#include "engine/build/source_roots.h"
+#include "engine/build/working_dir.h"
+#include "engine/fs/user.h"
+
+namespace strata::engine::build {
+namespace {
+
+namespace df = dockerfile;
+using Clock = std::chrono::steady_clock;
+
+std::string from_text(const df::FromCommand& from) {
+  std::string text = "FROM ";
+  if (!from.platform.empty()) text += "--platform=" + from.platform + " ";
+  text += from.image;
+  if (!from.name.empty()) text += " AS " + from.name;
+  return text;
+}
+
+std::chrono::milliseconds since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+}
+
+}  // namespace
+
+Result<StageState> StageExecutor::run(std::size_t index) {
+  const df::Stage& stage = dockerfile_.stages[index];
+  std::string name = stage.from.name.empty() ? fmt::format("stage-{}", index) : stage.from.name;
+  std::size_t total = stage.instructions.size() + 1;
+
+  auto started = Clock::now();
+  int step = session_.log.start(name, 1, total, from_text(stage.from));
+  auto state = start(index, name, step);
+  if (!state) {
+    session_.log.error(step, state.error().message);
+    return state;
+  }
+  session_.log.done(step, Clock::now() - started);
+  steps_.push_back({step, name, from_text(stage.from), since(started), std::nullopt});
+
+  for (std::size_t i = 0; i < stage.instructions.size(); ++i) {
+    if (auto reason = session_.cancel.reason()) return std::unexpected(*reason);
+    const auto& instruction = stage.instructions[i];
+    started = Clock::now();
+    step = session_.log.start(name, i + 2, total, trim(instruction.original));
+    std::size_t layers_before = state->layers.size();
+    if (auto ok = execute(*state, index, instruction, step); !ok) {
+      session_.log.error(step, ok.error().message);
+      if (!ok.error().detail.empty()) session_.log.line(step, ok.error().detail);
+      return std::unexpected(ok.error());
+    }
+    session_.log.done(step, Clock::now() - started);
+    std::optional<oci::Digest> layer;
+    if (state->layers.size() > layers_before) layer = state->layers.back().blob.digest;
+    steps_.push_back({step, name, std::string(trim(instruction.original)), since(started), layer});
+  }
+  return state;
+}
+
+Result<StageState> StageExecutor::start(std::size_t index, const std::string& name, int step) {
+  df::Instruction from{dockerfile_.stages[index].from, "FROM", "", dockerfile_.stages[index].line,
+                       dockerfile_.stages[index].line};
+  if (auto ok = df::expand_variables(from, global_args_, dockerfile_.escape, dockerfile_.file); !ok)
+    return std::unexpected(ok.error());
+  const std::string& image = std::get<df::FromCommand>(from.command).image;
+  if (iequals(image, "scratch")) {
+    StageState state{name, {}, {}, {}, {}};
+    state.image.architecture = session_.config.platform.architecture;
+    state.image.os = session_.config.platform.os;
+    state.image.variant = session_.config.platform.variant;
+    return state;
+  }
+  if (auto parent = df::find_stage(dockerfile_, image, index)) {
+    StageState state = finished_.at(*parent);
+    state.name = name;
+    state.metadata = {};
+    state.args.clear();
+    return state;
+  }
+  return from_image(image, name, step);
+}
+
+Result<StageState> StageExecutor::from_image(const std::string& reference, const std::string& name, int step) {
+  auto pulled = session_.images.pull(reference, step);
+  if (!pulled) return std::unexpected(pulled.error());
+  StageState state{name, (*pulled)->config, {}, (*pulled)->layers, {}};
+  if (!state.image.config.on_build.empty()) {
+    // Triggers are recorded by ONBUILD but not run by this builder yet;
+    // like Docker, a child image does not inherit them.
+    session_.log.line(step, fmt::format("warning: {} ONBUILD trigger(s) of {} are not run",
+                                        state.image.config.on_build.size(), reference));
+    state.image.config.on_build.clear();
+  }
+  return state;
+}
+
+Result<void> StageExecutor::execute(StageState& state, std::size_t index, const df::Instruction& written, int step) {
+  if (std::holds_alternative<df::ArgCommand>(written.command))
+    return df::declare_args(written, build_args_, global_args_, state.args, dockerfile_.escape, dockerfile_.file);
+
+  df::Instruction instruction = written;
+  if (auto ok = df::expand_variables(instruction, state.expansion_vars(), dockerfile_.escape, dockerfile_.file); !ok)
+    return ok;
+  SourceRoots sources(session_, dockerfile_, finished_, index);
+  std::string created_by(trim(written.original));
+  std::optional<ImageLayer> layer;
+  if (const auto* run = std::get_if<df::RunCommand>(&instruction.command)) {
+    auto outcome = run_step(session_, sources, state, *run, step);
+    if (!outcome) return std::unexpected(outcome.error());
+    created_by = outcome->created_by;
+    layer = std::move(outcome->layer);
+  } else if (const auto* copy = std::get_if<df::CopyCommand>(&instruction.command)) {
+    auto copied = copy_step(session_, sources, state, *copy, step);
+    if (!copied) return std::unexpected(copied.error());
+    layer = std::move(*copied);
+  } else {
+    image::apply_metadata(state.image.config, state.metadata, instruction.command);
+    if (std::holds_alternative<df::WorkdirCommand>(instruction.command)) {
+      auto made = workdir_step(state);
+      if (!made) return std::unexpected(made.error());
+      layer = std::move(*made);
+    }
+  }
+  image::HistoryEntry entry{image::image_timestamp(session_.config.source_date_epoch), created_by, "", "",
+                            !layer.has_value()};
+  state.image.history.push_back(std::move(entry));
+  if (layer) state.layers.push_back(std::move(*layer));
+  return {};
+}
+
+// BuildKit makes WORKDIR's directory, owned by the stage's USER, in a layer
+// of its own; a directory that exists already adds no layer.
+Result<std::optional<ImageLayer>> StageExecutor::workdir_step(StageState& state) {
+  auto mount = session_.snapshots.prepare(state.layers);
+  if (!mount) return std::unexpected(mount.error());
+  fs::Owner owner;
+  Result<bool> made = true;
+  if (!state.image.config.user.empty()) {
+    auto user = fs::resolve_user(mount->merged, state.image.config.user);
+    if (user) owner = user->owner;
+    else made = std::unexpected(user.error());
+  }
+  if (made) made = create_working_dir(mount->merged, state.image.config.working_dir, owner);
+  if (!made || !*made) {
+    (void)session_.snapshots.discard(*mount);
+    if (!made) return std::unexpected(made.error());
+    return std::nullopt;
+  }
+  return session_.snapshots.commit(*mount);
+}
+
+}  // namespace strata::engine::build

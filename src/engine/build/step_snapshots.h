@@ -1,0 +1,56 @@
+// The filesystems of one build's steps: each step mounts the layers below it
+// (a Snapshotter overlay with a fresh upper dir), runs, and is committed:
+// unmounted, its upper dir written as a layer blob, and the upper dir kept as
+// the lower dir of the steps above (it is already in overlay whiteout form).
+// Mounts used only to read (COPY --from a stage) are discarded.
+//
+// Contract: every mount this object made is unmounted and removed, upper dirs
+// included, when it is destroyed (or by discard_all, which reports errors),
+// so a build leaves no mount behind whichever way it ends. Mount ids are
+// "<prefix>-<n>" and unique within the build. Not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "engine/build/image_layer.h"
+#include "engine/layer/layer_writer.h"
+#include "engine/snapshot/snapshotter.h"
+
+namespace strata::engine::build {
+
+class StepSnapshots {
+ public:
+  StepSnapshots(const snapshot::Snapshotter& snapshots, std::string id_prefix, std::filesystem::path blob_dir,
+                layer::LayerWriteOptions layer_options);
+  ~StepSnapshots();
+  StepSnapshots(const StepSnapshots&) = delete;
+  StepSnapshots& operator=(const StepSnapshots&) = delete;
+
+  // Mounts `layers` (lowest first) under a fresh upper dir.
+  Result<snapshot::Mount> prepare(const std::vector<ImageLayer>& layers);
+
+  // Unmounts and turns the upper dir into a layer; nullopt (and the upper
+  // dir removed) when the step changed nothing.
+  Result<std::optional<ImageLayer>> commit(const snapshot::Mount& mount);
+
+  // Unmounts and removes the mount and its upper dir.
+  Result<void> discard(const snapshot::Mount& mount);
+
+  // Discards every mount still held; the first error is returned.
+  Result<void> discard_all();
+
+ private:
+  const snapshot::Snapshotter& snapshots_;
+  std::string prefix_;
+  std::filesystem::path blob_dir_;
+  layer::LayerWriteOptions layer_options_;
+  std::size_t next_ = 0;
+  std::vector<snapshot::Mount> held_;
+};
+
+}  // namespace strata::engine::build

@@ -1,0 +1,84 @@
+#include "engine/build/work_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace strata::engine::build {
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<void> make_dirs(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("IO", fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  return {};
+}
+
+// With no other builder alive, nothing under the root is in use: unmount
+// and remove what a killed builder left behind.
+Result<void> sweep_leftovers(const fs::path& root) {
+  auto snapshotter = snapshot::Snapshotter::open(root / "snapshots");
+  if (!snapshotter) return std::unexpected(snapshotter.error());
+  if (auto swept = snapshotter->sweep(); !swept) return std::unexpected(swept.error());
+  std::error_code ec;
+  fs::remove_all(root / "builds", ec);
+  fs::remove_all(root / "bundles", ec);
+  return {};
+}
+
+// A build id made safe as one path component.
+std::string dir_name(std::string_view id) {
+  std::string name;
+  for (char c : id) name += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+  return name.empty() ? "build" : name;
+}
+
+}  // namespace
+
+Result<WorkDir> WorkDir::open(const fs::path& root, std::string_view build_id) {
+  if (auto ok = make_dirs(root); !ok) return std::unexpected(ok.error());
+  fs::path lock_path = root / "builders.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("IO", fmt::format("cannot open {}: {}", lock_path.string(), std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    auto swept = sweep_leftovers(root);
+    if (!swept) {
+      ::close(fd);
+      return std::unexpected(swept.error());
+    }
+  }
+  // Downgrading is not atomic, but a builder starting in between only finds
+  // the lock taken and skips its own sweep.
+  if (::flock(fd, LOCK_SH) != 0) {
+    int err = errno;
+    ::close(fd);
+    return fail("IO", fmt::format("cannot lock {}: {}", lock_path.string(), std::strerror(err)));
+  }
+  WorkDir dir(root, root / "builds" / dir_name(build_id), fd);
+  for (const fs::path& sub : {dir.snapshots(), dir.runc_state(), dir.bundles(), dir.cache_mounts()})
+    if (auto ok = make_dirs(sub); !ok) return std::unexpected(ok.error());
+  std::error_code ec;
+  fs::remove_all(dir.build_dir_, ec);  // a previous run of the same build id
+  if (auto ok = make_dirs(dir.build_dir_); !ok) return std::unexpected(ok.error());
+  return dir;
+}
+
+WorkDir::WorkDir(WorkDir&& other) noexcept
+    : root_(std::move(other.root_)), build_dir_(std::move(other.build_dir_)), lock_fd_(std::exchange(other.lock_fd_, -1)) {}
+
+WorkDir::~WorkDir() {
+  if (lock_fd_ < 0) return;
+  std::error_code ec;
+  fs::remove_all(build_dir_, ec);
+  ::close(lock_fd_);
+}
+
+}  // namespace strata::engine::build

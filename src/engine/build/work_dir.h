@@ -1,0 +1,51 @@
+// The builder's work dir on the host, shared by the builds that run there:
+//
+//   <root>/snapshots/             Snapshotter root: base layers unpacked once, step mounts
+//   <root>/runc/                  runc state (--root)
+//   <root>/bundles/               per-RUN bundles (removed after each run)
+//   <root>/cache-mounts/<scope>/  RUN --mount=type=cache dirs, kept across builds
+//   <root>/builds/<id>/           this build's layer blobs and downloads
+//
+// Every builder holds a shared flock on <root>/builders.lock while it runs.
+// One that finds no other holder (an exclusive lock succeeds) sweeps what a
+// crashed builder left: its mounts and unfinished unpacks, stale build dirs.
+//
+// Contract: open() creates the layout; the destructor removes builds/<id> and
+// drops the lock. Not copyable; not thread-safe (owned by the build).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+#include "engine/snapshot/snapshotter.h"
+
+namespace strata::engine::build {
+
+class WorkDir {
+ public:
+  static Result<WorkDir> open(const std::filesystem::path& root, std::string_view build_id);
+  ~WorkDir();
+  WorkDir(WorkDir&& other) noexcept;
+  WorkDir& operator=(WorkDir&&) = delete;
+  WorkDir(const WorkDir&) = delete;
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path snapshots() const { return root_ / "snapshots"; }
+  std::filesystem::path runc_state() const { return root_ / "runc"; }
+  std::filesystem::path bundles() const { return root_ / "bundles"; }
+  std::filesystem::path cache_mounts() const { return root_ / "cache-mounts"; }
+  // This build's private scratch dir (blobs, downloads).
+  const std::filesystem::path& build_dir() const { return build_dir_; }
+
+ private:
+  WorkDir(std::filesystem::path root, std::filesystem::path build_dir, int lock_fd)
+      : root_(std::move(root)), build_dir_(std::move(build_dir)), lock_fd_(lock_fd) {}
+
+  std::filesystem::path root_;
+  std::filesystem::path build_dir_;
+  int lock_fd_ = -1;
+};
+
+}  // namespace strata::engine::build

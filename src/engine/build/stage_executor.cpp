@@ -51,8 +51,9 @@ Result<StageState> StageExecutor::run(std::size_t index) {
     step = session_.log.start(name, i + 2, total, trim(instruction.original));
     std::size_t layers_before = state->layers.size();
     if (auto ok = execute(*state, index, instruction, step); !ok) {
-      session_.log.error(step, ok.error().message);
-      if (!ok.error().detail.empty()) session_.log.line(step, ok.error().detail);
+      // A step stopped by the build's cancellation reports why the build stopped.
+      auto reason = session_.cancel.reason();
+      session_.log.error(step, reason ? reason->message : ok.error().message);
       return std::unexpected(ok.error());
     }
     session_.log.done(step, Clock::now() - started);

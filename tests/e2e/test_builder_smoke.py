@@ -41,7 +41,8 @@ def flatten(layers):
     for blob in layers:
         with tarfile.open(fileobj=io.BytesIO(blob), mode="r:*") as tar:
             for info in tar.getmembers():
-                path = info.name.lstrip("./").rstrip("/")
+                path = info.name[2:] if info.name.startswith("./") else info.name
+                path = path.strip("/")
                 directory, _, name = path.rpartition("/")
                 if name == ".wh..wh..opq":
                     prefix = directory + "/"

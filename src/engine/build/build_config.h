@@ -45,8 +45,11 @@ struct BuildConfig {
   std::optional<std::string> registry_token;
   std::string output_repository;
   std::optional<std::string> output_tag;
-  // Base-image registries by host as written in FROM; our registry (the host
-  // of registry_url) is added with the build's token as Bearer.
+  // Base-image registries by host as written in FROM. An entry is either
+  // {"mirror": "host[:port]/namespace"} or {"url", "insecure", "username",
+  // "password"}; "insecure" without "url" means plain HTTP to that host. Our
+  // registry (the host of registry_url) is always added with the build's
+  // token as Bearer, overriding any entry for that host.
   remote::RegistryConfig registries;
   NetworkMode network_mode = NetworkMode::isolated;
   std::vector<SecretFile> secrets;

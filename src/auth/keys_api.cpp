@@ -5,7 +5,7 @@
 
 #include "auth/caller.h"
 #include "auth/error_responses.h"
-#include "auth/rfc3339.h"
+#include "common/rfc3339.h"
 #include "auth/strict_json.h"
 
 namespace strata::auth {

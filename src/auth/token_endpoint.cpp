@@ -8,7 +8,7 @@
 
 #include "auth/error_responses.h"
 #include "auth/http_credentials.h"
-#include "auth/rfc3339.h"
+#include "common/rfc3339.h"
 #include "auth/scope.h"
 #include "auth/strict_json.h"
 

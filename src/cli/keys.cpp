@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "auth/api_keys.h"
-#include "auth/rfc3339.h"
+#include "common/rfc3339.h"
 #include "cli/commands.h"
 
 namespace strata::cli {
@@ -53,7 +53,7 @@ int list_keys(const KeysOptions& options) {
   std::printf("%-10s %-9s %-20s %-21s %s\n", "ID", "ROLE", "TENANT", "CREATED", "STATUS");
   for (const auto& key : *keys)
     std::printf("%-10s %-9s %-20s %-21s %s\n", key.id.c_str(), std::string(auth::role_name(key.role)).c_str(),
-                key.tenant.empty() ? "-" : key.tenant.c_str(), auth::rfc3339(key.created_at).c_str(),
+                key.tenant.empty() ? "-" : key.tenant.c_str(), rfc3339(key.created_at).c_str(),
                 key.revoked_at ? "revoked" : "active");
   return 0;
 }

@@ -1,3 +1,4 @@
+#include "common/rfc3339.h"
 #include "engine/image/image_config.h"
 
 #include <chrono>
@@ -252,13 +253,8 @@ std::string serialize_image_config(const ImageConfig& image) {
 }
 
 std::string image_timestamp(std::optional<std::int64_t> epoch) {
-  std::time_t seconds = epoch ? static_cast<std::time_t>(*epoch)
-                              : std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return rfc3339(epoch ? *epoch
+                       : std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
 }
 
 }  // namespace strata::engine::image

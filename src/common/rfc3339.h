@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-namespace strata::auth {
+namespace strata {
 
 std::string rfc3339(std::int64_t seconds_since_epoch);
 
-}  // namespace strata::auth
+}  // namespace strata

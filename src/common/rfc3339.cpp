@@ -1,8 +1,8 @@
-#include "auth/rfc3339.h"
+#include "common/rfc3339.h"
 
 #include <ctime>
 
-namespace strata::auth {
+namespace strata {
 
 std::string rfc3339(std::int64_t seconds_since_epoch) {
   std::time_t t = static_cast<std::time_t>(seconds_since_epoch);
@@ -13,4 +13,4 @@ std::string rfc3339(std::int64_t seconds_since_epoch) {
   return text;
 }
 
-}  // namespace strata::auth
+}  // namespace strata

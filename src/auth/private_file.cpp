@@ -1,3 +1,4 @@
+#include "common/unique_fd.h"
 #include "auth/private_file.h"
 
 #include <fcntl.h>
@@ -17,19 +18,6 @@ std::unexpected<Error> io_error(std::string what, const std::filesystem::path& p
   return fail("IO", what + " " + path.string() + ": " + std::strerror(errno));
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Result<void> write_all(int fd, std::string_view content, const std::filesystem::path& path) {
   while (!content.empty()) {
@@ -49,7 +37,7 @@ Result<bool> write_private_file(const std::filesystem::path& path, std::string_v
   auto tmp = path;
   tmp += ".tmp-" + base64url_encode(random_bytes(6));
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) return io_error("cannot create", tmp);
     // The umask can only remove bits, but be explicit: never more than 0600.
     ::fchmod(fd.get(), 0600);
@@ -77,14 +65,14 @@ Result<bool> write_private_file(const std::filesystem::path& path, std::string_v
     }
     ::unlink(tmp.c_str());
   }
-  Fd dir(::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
+  UniqueFd dir(::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
                 O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());
   return written;
 }
 
 Result<std::string> read_private_file(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return io_error("cannot open", path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", path);

@@ -4,6 +4,7 @@
 // flags stay on as a second line of defence. A map of every path seen so far
 // answers "is this a regular file extracted earlier" for hard links and "is
 // every parent a real directory" for all entries.
+#include "common/unique_fd.h"
 #include "builds/source_archive.h"
 
 #include <archive.h>
@@ -37,19 +38,6 @@ std::unexpected<Error> io_error(std::string what, int err) {
 }
 
 // A descriptor closed when it goes out of scope.
-class FileHandle {
- public:
-  explicit FileHandle(int fd) : fd_(fd) {}
-  ~FileHandle() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileHandle(const FileHandle&) = delete;
-  FileHandle& operator=(const FileHandle&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Feeds the archive file to libarchive, hashing every byte on the way, so the
 // digest costs no second pass over a large upload.
@@ -325,7 +313,7 @@ class Extraction {
 
 Result<ExtractedSource> extract_into(const fs::path& archive_path, const fs::path& root,
                                      const SourceLimits& limits) {
-  FileHandle fd(::open(archive_path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(archive_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return io_error(fmt::format("cannot open source archive {}", archive_path.string()), errno);
   HashingFileSource source(fd.get());
   Extraction extraction(root, limits, source);
@@ -357,7 +345,7 @@ Result<std::string> find_dockerfile(const fs::path& context_dir, std::string_vie
   std::string path(dockerfile_path.empty() ? "Dockerfile" : dockerfile_path);
   if (path.starts_with('/'))
     return fail("SOURCE_INVALID", fmt::format("dockerfile_path '{}' must be relative to the build context", path));
-  FileHandle root(::open(context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(::open(context_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) return io_error(fmt::format("cannot open build context {}", context_dir.string()), errno);
   open_how how{};
   // O_NONBLOCK: opening a fifo must not hang; it is refused below as not a regular file.
@@ -373,7 +361,7 @@ Result<std::string> find_dockerfile(const fs::path& context_dir, std::string_vie
       return fail("SOURCE_INVALID", fmt::format("the build context has no Dockerfile at '{}'", path));
     return io_error(fmt::format("cannot open Dockerfile '{}'", path), errno);
   }
-  FileHandle file(static_cast<int>(opened));
+  UniqueFd file(static_cast<int>(opened));
   struct stat st{};
   if (::fstat(file.get(), &st) != 0) return io_error(fmt::format("cannot stat Dockerfile '{}'", path), errno);
   if (!S_ISREG(st.st_mode))

@@ -113,7 +113,7 @@ class StepMounts {
     if (mount.sharing != df::CacheSharing::kShared) {
       // Private caches are served like locked ones: one user at a time.
       stdfs::path lock_path = dir.string() + ".lock";
-      layer::OwnedFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+      UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
       if (!lock || ::flock(lock.get(), LOCK_EX) != 0) return layer::errno_error("cannot lock cache mount", lock_path.string());
       locks_.push_back(std::move(lock));
     }
@@ -144,7 +144,7 @@ class StepMounts {
   SourceRoots& sources_;
   int step_;
   std::vector<SourceRoot> opened_;
-  std::vector<layer::OwnedFd> locks_;
+  std::vector<UniqueFd> locks_;
 };
 
 Result<exec::Network> step_network(const BuildConfig& config, df::NetworkMode requested) {

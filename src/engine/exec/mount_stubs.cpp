@@ -6,7 +6,7 @@
 
 #include <utility>
 
-#include "engine/exec/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace strata::engine::exec {
 namespace {

@@ -21,7 +21,7 @@
 #include <fmt/format.h>
 
 #include "engine/exec/mount_stubs.h"
-#include "engine/exec/unique_fd.h"
+#include "common/unique_fd.h"
 
 extern char** environ;
 

@@ -28,7 +28,6 @@ namespace {
 
 using layer::errno_error;
 using layer::join_path;
-using layer::OwnedFd;
 
 // `COPY a b /dir/`, `COPY a .` (joined to "/app/."), `COPY a /`.
 bool names_directory(std::string_view dest) {
@@ -159,7 +158,7 @@ class CopyOperation {
     return copy_entry(root, selected.real, top, *target);
   }
 
-  static Result<OwnedFd> open_source(const ImageRoot& root, const std::string& rel, int flags) {
+  static Result<UniqueFd> open_source(const ImageRoot& root, const std::string& rel, int flags) {
     auto fd = root.open(rel, flags | O_NOFOLLOW);
     if (!fd) return std::unexpected(fd.error());
     if (!*fd) return fail("IO", "source file vanished while copying", rel);

@@ -29,21 +29,21 @@ Result<std::string> fd_path(int fd) {
 }  // namespace
 
 Result<ImageRoot> ImageRoot::open(const std::filesystem::path& root) {
-  layer::OwnedFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return layer::errno_error("open root filesystem", root.string());
   auto real = fd_path(fd.get());
   if (!real) return std::unexpected(real.error());
   return ImageRoot(std::move(fd), root, std::move(*real));
 }
 
-Result<std::optional<layer::OwnedFd>> ImageRoot::open(const std::string& rel, int flags) const {
+Result<std::optional<UniqueFd>> ImageRoot::open(const std::string& rel, int flags) const {
   open_how how{};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   const char* name = rel.empty() ? "." : rel.c_str();
   for (;;) {
     long fd = ::syscall(SYS_openat2, fd_.get(), name, &how, sizeof how);
-    if (fd >= 0) return std::optional<layer::OwnedFd>(layer::OwnedFd(static_cast<int>(fd)));
+    if (fd >= 0) return std::optional<UniqueFd>(UniqueFd(static_cast<int>(fd)));
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     // EAGAIN: a concurrent rename raced the lookup; it is safe to retry.
     if (errno == EAGAIN || errno == EINTR) continue;
@@ -51,11 +51,11 @@ Result<std::optional<layer::OwnedFd>> ImageRoot::open(const std::string& rel, in
   }
 }
 
-Result<layer::OwnedFd> ImageRoot::make_dirs(const std::string& rel, Owner owner) const {
+Result<UniqueFd> ImageRoot::make_dirs(const std::string& rel, Owner owner) const {
   return make_dirs(rel, owner, 0);
 }
 
-Result<layer::OwnedFd> ImageRoot::make_dirs(const std::string& rel, Owner owner, int symlinks_followed) const {
+Result<UniqueFd> ImageRoot::make_dirs(const std::string& rel, Owner owner, int symlinks_followed) const {
   auto found = open(rel, O_PATH | O_DIRECTORY);
   if (!found) return std::unexpected(found.error());
   if (*found) return std::move(**found);

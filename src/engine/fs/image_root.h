@@ -31,12 +31,12 @@ class ImageRoot {
   // Opens `rel` with open(2) `flags` (O_NOFOLLOW: the last component itself,
   // not what it points to); std::nullopt when it does not exist, including a
   // dangling symlink that is followed.
-  Result<std::optional<layer::OwnedFd>> open(const std::string& rel, int flags) const;
+  Result<std::optional<UniqueFd>> open(const std::string& rel, int flags) const;
 
   // An O_PATH descriptor of directory `rel`, creating missing directories
   // (mode 0755, owned by `owner`) on the way, through symlinks as inside the
   // container; a dangling symlink on the way gets its target created.
-  Result<layer::OwnedFd> make_dirs(const std::string& rel, Owner owner) const;
+  Result<UniqueFd> make_dirs(const std::string& rel, Owner owner) const;
 
   // Where a descriptor opened below this root really is, relative to the
   // root (symlinks resolved): what .dockerignore rules are checked against.
@@ -47,14 +47,14 @@ class ImageRoot {
  private:
   static constexpr int kMaxSymlinks = 40;  // as the kernel's ELOOP limit
 
-  Result<layer::OwnedFd> make_dirs(const std::string& rel, Owner owner, int symlinks_followed) const;
+  Result<UniqueFd> make_dirs(const std::string& rel, Owner owner, int symlinks_followed) const;
   // Where the symlink `name` in dir_fd points, relative to the root;
   // std::nullopt when `name` is not a symlink.
   Result<std::optional<std::string>> dangling_target(int dir_fd, const std::string& name) const;
 
-  ImageRoot(layer::OwnedFd fd, std::filesystem::path path, std::string real)
+  ImageRoot(UniqueFd fd, std::filesystem::path path, std::string real)
       : fd_(std::move(fd)), path_(std::move(path)), real_(std::move(real)) {}
-  layer::OwnedFd fd_;
+  UniqueFd fd_;
   std::filesystem::path path_;
   std::string real_;  // the root's own resolved path, for path_of()
 };

@@ -18,7 +18,6 @@ namespace strata::engine::fs {
 namespace {
 
 using layer::errno_error;
-using layer::OwnedFd;
 
 std::string shown(const std::string& rel) { return "/" + rel; }
 
@@ -87,7 +86,7 @@ Result<void> NodeWriter::file(const std::string& rel, const NodeAttributes& attr
   auto [parent_rel, name] = layer::split_parent(rel);
   auto parent = clear_way(rel, name);
   if (!parent) return std::unexpected(parent.error());
-  OwnedFd fd(::openat(parent->get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd fd(::openat(parent->get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) return errno_error("create file", shown(rel));
   if (auto ok = content(fd.get(), shown(rel)); !ok) return ok;
   if (fd.close() != 0) return errno_error("close file", shown(rel));
@@ -143,7 +142,7 @@ Result<void> NodeWriter::finish() {
   return {};
 }
 
-Result<OwnedFd> NodeWriter::clear_way(const std::string& rel, const std::string& name) {
+Result<UniqueFd> NodeWriter::clear_way(const std::string& rel, const std::string& name) {
   if (rel.empty()) return fail("COPY_INVALID", "cannot replace the root directory with a file");
   auto parent = root_.make_dirs(layer::split_parent(rel).first, parents_owner_);
   if (!parent) return std::unexpected(parent.error());

@@ -73,7 +73,7 @@ class NodeWriter {
  private:
   // The parent directory of `rel` (created when missing) with whatever was
   // at `rel` removed.
-  Result<layer::OwnedFd> clear_way(const std::string& rel, const std::string& name);
+  Result<UniqueFd> clear_way(const std::string& rel, const std::string& name);
   Result<void> apply(int dir_fd, const std::string& name, const std::string& rel, bool is_symlink,
                      bool is_dir, const NodeAttributes& attrs);
 

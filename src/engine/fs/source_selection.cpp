@@ -16,7 +16,6 @@ namespace strata::engine::fs {
 namespace {
 
 using layer::join_path;
-using layer::OwnedFd;
 
 bool has_glob_meta(std::string_view segment) {
   return segment.find_first_of("*?[\\") != std::string_view::npos;
@@ -89,7 +88,7 @@ class SourceWalker {
         continue;
       }
       if (is_excluded && !may_contain_included(child_real)) continue;
-      OwnedFd child(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd child(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!child) return layer::errno_error("open directory", child_real);
       std::size_t mark = out.size();
       out.push_back(std::move(entry));

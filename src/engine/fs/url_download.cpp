@@ -36,13 +36,13 @@ Result<std::string> file_name_of(const std::string& url) {
   return name == "." || name == ".." ? std::string() : name;
 }
 
-Result<layer::OwnedFd> temporary_file() {
+Result<UniqueFd> temporary_file() {
   std::string dir = std::filesystem::temp_directory_path().string();
-  layer::OwnedFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
   if (fd) return fd;
   // Filesystems without O_TMPFILE: a named file, unlinked at once.
   std::string pattern = dir + "/strata-add-XXXXXX";
-  fd = layer::OwnedFd(::mkostemp(pattern.data(), O_CLOEXEC));
+  fd = UniqueFd(::mkostemp(pattern.data(), O_CLOEXEC));
   if (!fd) return layer::errno_error("create temporary file", pattern);
   ::unlink(pattern.c_str());
   return fd;

@@ -23,7 +23,7 @@ namespace strata::engine::fs {
 bool is_remote_source(std::string_view source);
 
 struct DownloadedFile {
-  layer::OwnedFd fd;                       // positioned at the start of the body
+  UniqueFd fd;                       // positioned at the start of the body
   std::string name;                        // empty when the URL path names no file
   std::optional<timespec> last_modified;   // from the Last-Modified header
 };

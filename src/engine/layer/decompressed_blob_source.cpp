@@ -29,7 +29,7 @@ bool starts_with(std::span<const unsigned char> data, const std::array<unsigned 
 }  // namespace
 
 struct DecompressedBlobSource::Impl {
-  OwnedFd fd;
+  UniqueFd fd;
   std::string path;
   LayerCompression compression = LayerCompression::none;
   std::vector<unsigned char> in = std::vector<unsigned char>(kBuffer);
@@ -163,7 +163,7 @@ DecompressedBlobSource& DecompressedBlobSource::operator=(DecompressedBlobSource
 Result<DecompressedBlobSource> DecompressedBlobSource::open(const std::filesystem::path& blob) {
   auto impl = std::make_unique<Impl>();
   impl->path = blob.string();
-  impl->fd = OwnedFd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
+  impl->fd = UniqueFd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
   if (!impl->fd) return errno_error("open layer blob", impl->path);
   if (auto ok = impl->start(); !ok) return std::unexpected(ok.error());
   return DecompressedBlobSource(std::move(impl));

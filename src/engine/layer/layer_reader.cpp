@@ -93,7 +93,7 @@ class LayerApplier {
   }
 
   Result<void> remove_lower_children(int dir_o_path, const std::string& dir_rel) {
-    OwnedFd dir(::openat(dir_o_path, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir(::openat(dir_o_path, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) return errno_error("open directory", dir_rel);
     auto children = list_directory(dir.get(), dir_rel);
     if (!children) return std::unexpected(children.error());
@@ -107,7 +107,7 @@ class LayerApplier {
       if (::fstatat(dir.get(), child.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return errno_error("stat", child_rel);
       if (!S_ISDIR(st.st_mode)) continue;
-      OwnedFd sub(::openat(dir.get(), child.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      UniqueFd sub(::openat(dir.get(), child.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub) return errno_error("open directory", child_rel);
       if (auto ok = remove_lower_children(sub.get(), child_rel); !ok) return ok;
     }
@@ -196,7 +196,7 @@ class LayerApplier {
 
   Result<void> create_file(archive* a, archive_entry* e, int dir, const std::string& name,
                            const std::string& path) {
-    OwnedFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) return errno_error("create file", path);
     const void* block;
     size_t size;

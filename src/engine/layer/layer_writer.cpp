@@ -114,7 +114,7 @@ class TarEmitter {
 
  private:
   Result<void> copy_contents(const LayerEntry& e) {
-    OwnedFd fd(::open(e.source_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::open(e.source_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return errno_error("open", e.source_path);
     std::uint64_t copied = 0;
     for (;;) {
@@ -170,7 +170,7 @@ Result<std::optional<LayerInfo>> write_layer(const std::filesystem::path& upper_
   if (entries->empty()) return std::nullopt;
 
   std::string partial = blob_path.string() + ".partial";
-  OwnedFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return errno_error("create layer blob", partial);
   auto totals = write_blob(fd.get(), partial, *entries, options);
   int close_rc = fd.close();

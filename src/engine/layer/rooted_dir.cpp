@@ -14,7 +14,7 @@ namespace strata::engine::layer {
 namespace {
 
 // The directory `rel` below root_fd; std::nullopt when it does not exist.
-Result<std::optional<OwnedFd>> open_beneath(int root_fd, const std::string& rel,
+Result<std::optional<UniqueFd>> open_beneath(int root_fd, const std::string& rel,
                                             std::string_view root_path) {
   open_how how{};
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
@@ -22,7 +22,7 @@ Result<std::optional<OwnedFd>> open_beneath(int root_fd, const std::string& rel,
   const char* name = rel.empty() ? "." : rel.c_str();
   for (;;) {
     long fd = ::syscall(SYS_openat2, root_fd, name, &how, sizeof how);
-    if (fd >= 0) return std::optional<OwnedFd>(OwnedFd(static_cast<int>(fd)));
+    if (fd >= 0) return std::optional<UniqueFd>(UniqueFd(static_cast<int>(fd)));
     if (errno == ENOENT) return std::nullopt;
     // EAGAIN: a concurrent rename raced the lookup; it is safe to retry.
     if (errno == EAGAIN || errno == EINTR) continue;
@@ -38,16 +38,16 @@ Result<std::optional<OwnedFd>> open_beneath(int root_fd, const std::string& rel,
 }  // namespace
 
 Result<RootedDir> RootedDir::open(const std::filesystem::path& root) {
-  OwnedFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return errno_error("open unpack root", root.string());
   return RootedDir(std::move(fd), root.string());
 }
 
-Result<std::optional<OwnedFd>> RootedDir::find_dir(const std::string& rel) const {
+Result<std::optional<UniqueFd>> RootedDir::find_dir(const std::string& rel) const {
   return open_beneath(fd_.get(), rel, path_);
 }
 
-Result<OwnedFd> RootedDir::make_dir(const std::string& rel) const {
+Result<UniqueFd> RootedDir::make_dir(const std::string& rel) const {
   auto found = find_dir(rel);
   if (!found) return std::unexpected(found.error());
   if (*found) return std::move(**found);
@@ -71,7 +71,7 @@ Result<void> RootedDir::remove_at(int dir_fd, const std::string& name, std::stri
     return errno_error("stat", path);
   }
   if (S_ISDIR(st.st_mode)) {
-    OwnedFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd dir(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) return errno_error("open directory", path);
     auto children = list_directory(dir.get(), path);
     if (!children) return std::unexpected(children.error());

@@ -28,17 +28,17 @@ class RootedDir {
   static Result<RootedDir> open(const std::filesystem::path& root);
 
   // An O_PATH descriptor of directory `rel`; std::nullopt when it is missing.
-  Result<std::optional<OwnedFd>> find_dir(const std::string& rel) const;
+  Result<std::optional<UniqueFd>> find_dir(const std::string& rel) const;
   // Like find_dir, creating missing directories (mode 0755) on the way.
-  Result<OwnedFd> make_dir(const std::string& rel) const;
+  Result<UniqueFd> make_dir(const std::string& rel) const;
 
   // Removes `name` in the directory open at dir_fd, recursively when it is a
   // directory, never following symlinks. A missing name is not an error.
   static Result<void> remove_at(int dir_fd, const std::string& name, std::string_view path);
 
  private:
-  RootedDir(OwnedFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  OwnedFd fd_;
+  RootedDir(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
   std::string path_;
 };
 

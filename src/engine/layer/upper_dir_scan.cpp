@@ -117,7 +117,7 @@ class UpperDirScan {
  private:
   Result<void> scan_dir(const std::string& rel_dir) {
     std::string dir_path = rel_dir.empty() ? root_ : root_ + "/" + rel_dir;
-    OwnedFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) return errno_error("open directory", dir_path);
     auto names = list_directory(dir.get(), dir_path);
     if (!names) return std::unexpected(names.error());

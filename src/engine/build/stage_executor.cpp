@@ -64,6 +64,19 @@ Result<StageState> StageExecutor::run(std::size_t index) {
   return state;
 }
 
+namespace {
+
+// Like BuildKit, every stage started from an image (or scratch) has a PATH,
+// so RUN finds its programs and the image records the same Env.
+constexpr std::string_view kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+StageState with_default_path(StageState state) {
+  if (!state.image.config.env_value("PATH")) state.image.config.set_env("PATH", kDefaultPath);
+  return state;
+}
+
+}  // namespace
+
 Result<StageState> StageExecutor::start(std::size_t index, const std::string& name, int step) {
   df::Instruction from{dockerfile_.stages[index].from, "FROM", "", dockerfile_.stages[index].line,
                        dockerfile_.stages[index].line};
@@ -75,7 +88,7 @@ Result<StageState> StageExecutor::start(std::size_t index, const std::string& na
     state.image.architecture = session_.config.platform.architecture;
     state.image.os = session_.config.platform.os;
     state.image.variant = session_.config.platform.variant;
-    return state;
+    return with_default_path(std::move(state));
   }
   if (auto parent = df::find_stage(dockerfile_, image, index)) {
     StageState state = finished_.at(*parent);
@@ -98,7 +111,7 @@ Result<StageState> StageExecutor::from_image(const std::string& reference, const
                                         state.image.config.on_build.size(), reference));
     state.image.config.on_build.clear();
   }
-  return state;
+  return with_default_path(std::move(state));
 }
 
 Result<void> StageExecutor::execute(StageState& state, std::size_t index, const df::Instruction& written, int step) {

@@ -1,10 +1,14 @@
-// `strata serve`: the registry, its token endpoint and the key API (later
-// the build API) on one listener. Every option has an environment equivalent
+// `strata serve`: the registry, its token endpoint, the key API and the
+// build API on one listener. Every option has an environment equivalent
 // (STRATA_LISTEN, STRATA_DATA_DIR, STRATA_LOG_LEVEL, the STRATA_TOKEN_* of
 // auth_flags.h, STRATA_SHARED_NAMESPACES, STRATA_ANONYMOUS_PULL,
-// STRATA_PUBLIC_URL) and an embedded default, so it runs with no setup: the
-// first start creates the signing keys and a bootstrap operator key in the
-// data directory. Registry authorization cannot be switched off.
+// STRATA_PUBLIC_URL, and for builds STRATA_MAX_CONCURRENT_BUILDS,
+// STRATA_SECRETS_DIR, STRATA_BUILDER_WORK_DIR, STRATA_RETRY_INTERRUPTED,
+// STRATA_MAX_SOURCE_BYTES, STRATA_REGISTRY_HOST) and an embedded default, so
+// it runs with no setup: the first start creates the signing keys and a
+// bootstrap operator key in the data directory. Registry authorization
+// cannot be switched off. The OpenAPI description is served at
+// GET /openapi.yaml.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
@@ -18,8 +22,10 @@
 #include "auth/keys_api.h"
 #include "auth/revocation_api.h"
 #include "auth/token_endpoint.h"
+#include "builds/build_service.h"
 #include "cli/auth_flags.h"
 #include "cli/commands.h"
+#include "cli/openapi.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -35,14 +41,26 @@ struct ServeOptions {
   std::vector<std::string> shared_namespaces = auth::default_shared_namespaces();
   std::vector<std::string> anonymous_pull;
   std::string public_url;  // empty: http://<bound host:port>
+  std::size_t max_concurrent_builds = 2;
+  std::string secrets_dir;       // empty: no build secrets
+  std::string builder_work_dir;  // empty: <data-dir>/builder
+  bool retry_interrupted = false;
+  std::uint64_t max_source_bytes = std::uint64_t{1} << 30;
+  std::string registry_host;  // empty: the bound host:port
 };
 
-// Routes outside the registry: liveness and metrics.
+// The engine version recorded in every build's provenance.
+constexpr std::string_view kEngineVersion = "strata 0.1.0";
+
+// Routes outside the registry: liveness, metrics and the API description.
 void add_service_routes(http::Router& router, http::Metrics& metrics) {
   router.add({"GET", "/healthz", "healthz", http::Action::none,
               [](http::Request&) { return http::Response::text(200, "ok\n"); }});
   router.add({"GET", "/metrics", "metrics", http::Action::none, [&metrics](http::Request&) {
                 return http::Response::text(200, metrics.render(), "text/plain; version=0.0.4");
+              }});
+  router.add({"GET", "/openapi.yaml", "openapi", http::Action::none, [](http::Request&) {
+                return http::Response::text(200, std::string(openapi_yaml()), "application/yaml");
               }});
 }
 
@@ -59,11 +77,36 @@ Result<std::unique_ptr<auth::AuthService>> open_auth(const ServeOptions& options
   return auth;
 }
 
+std::string host_port(const std::string& host, std::uint16_t port) {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
 // Where clients reach this server, for the token realm.
 std::string public_url(const ServeOptions& options, const std::string& host, std::uint16_t port) {
   if (!options.public_url.empty()) return options.public_url;
-  bool ipv6 = host.find(':') != std::string::npos;
-  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return "http://" + host_port(host, port);
+}
+
+// Builders run on this machine: they reach the registry on loopback when the
+// server listens on every address.
+std::string local_registry_url(const std::string& host, std::uint16_t port) {
+  bool any = host.empty() || host == "0.0.0.0" || host == "::";
+  return "http://" + host_port(any ? "127.0.0.1" : host, port);
+}
+
+builds::BuildServiceOptions build_options(const ServeOptions& options) {
+  auto data_dir = std::filesystem::absolute(options.data_dir);
+  builds::BuildServiceOptions build;
+  build.manager.data_dir = data_dir;
+  build.manager.work_dir = options.builder_work_dir.empty() ? data_dir / "builder"
+                                                            : std::filesystem::absolute(options.builder_work_dir);
+  build.manager.max_concurrent = options.max_concurrent_builds;
+  build.manager.retry_interrupted = options.retry_interrupted;
+  build.manager.source_limits.max_content_bytes = options.max_source_bytes;
+  build.manager.engine_version = kEngineVersion;
+  if (!options.secrets_dir.empty()) build.secrets_dir = std::filesystem::absolute(options.secrets_dir);
+  return build;
 }
 
 // Blocks SIGINT/SIGTERM in every thread and stops the server when one comes.
@@ -108,6 +151,11 @@ int serve(const ServeOptions& options) {
     spdlog::error("cannot set up authentication in {}: {}", options.data_dir, auth.error().message);
     return 1;
   }
+  auto builds = builds::BuildService::open(build_options(options), **auth);
+  if (!builds) {
+    spdlog::error("cannot open the build service in {}: {}", options.data_dir, builds.error().message);
+    return 1;
+  }
   // The catalog and mounts see only what the caller's token may pull.
   (*registry)->set_pull_filter([](const http::Request& request, const std::string& repository) {
     const auto* access = auth::registry_caller(request);
@@ -120,6 +168,7 @@ int serve(const ServeOptions& options) {
   auth::add_token_routes(router, **auth);
   auth::add_key_routes(router, **auth);
   auth::add_revocation_routes(router, **auth);
+  (*builds)->add_routes(router);
   (*registry)->add_routes(router);
   http::Dispatcher dispatcher(router);
 
@@ -132,11 +181,18 @@ int serve(const ServeOptions& options) {
   // request is served before run().
   dispatcher.add_guard(registry::Registry::validation_guard());
   dispatcher.add_guard(auth::authorization_guard(**auth, public_url(options, address->first, server.port()), metrics));
+  std::string registry_host = options.registry_host.empty() ? host_port(address->first, server.port())
+                                                              : options.registry_host;
+  if (auto started = (*builds)->start(local_registry_url(address->first, server.port()), registry_host); !started) {
+    spdlog::error("cannot start the build service: {}", started.error().message);
+    return 1;
+  }
   auto signals = stop_on_signal(server);
   spdlog::info("strata serving on {}:{} (data in {})", address->first, server.port(),
                std::filesystem::absolute(options.data_dir).string());
   server.run();
   signals.join();
+  (*builds)->stop();
   return 0;
 }
 
@@ -166,6 +222,26 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--public-url", options->public_url,
                   "base URL clients reach the server at, for the token realm (default http://<listen address>)")
       ->envname("STRATA_PUBLIC_URL");
+  cmd->add_option("--max-concurrent-builds", options->max_concurrent_builds, "builds that run at once")
+      ->envname("STRATA_MAX_CONCURRENT_BUILDS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--secrets-dir", options->secrets_dir,
+                  "directory of build secrets, one file per secret id (default: no secrets)")
+      ->envname("STRATA_SECRETS_DIR");
+  cmd->add_option("--builder-work-dir", options->builder_work_dir,
+                  "where builds unpack contexts and builders keep snapshots (default <data-dir>/builder)")
+      ->envname("STRATA_BUILDER_WORK_DIR");
+  cmd->add_flag("--retry-interrupted", options->retry_interrupted,
+                "queue builds interrupted by a server restart once more instead of failing them")
+      ->envname("STRATA_RETRY_INTERRUPTED");
+  cmd->add_option("--max-source-bytes", options->max_source_bytes,
+                  "largest build context accepted, uncompressed (and as uploaded)")
+      ->envname("STRATA_MAX_SOURCE_BYTES")
+      ->capture_default_str();
+  cmd->add_option("--registry-host", options->registry_host,
+                  "registry host[:port] used in build image references (default the listen address)")
+      ->envname("STRATA_REGISTRY_HOST");
   cmd->callback([options] { set_exit_code(serve(*options)); });
 }
 

@@ -1,0 +1,47 @@
+#include "builds/builder_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "builds/build_token.h"
+
+namespace strata::builds {
+
+using nlohmann::json;
+
+std::string builder_config_json(const Build& build, const BuilderSetup& setup) {
+  const BuildRequest& request = build.request;
+  json secrets = json::array();
+  for (std::size_t i = 0; i < request.secrets.size() && i < setup.secret_files.size(); ++i) {
+    json secret = {{"id", request.secrets[i].id}, {"path", setup.secret_files[i].string()}};
+    if (!request.secrets[i].env_var.empty()) secret["env_var"] = request.secrets[i].env_var;
+    secrets.push_back(std::move(secret));
+  }
+  CachePlan plan = cache_plan(build);
+  // RUN --mount=type=cache directories are shared only within one cache scope.
+  std::string mount_scope = request.is_admin_build ? "global-" + request.global_cache_key
+                            : request.cache_scope.empty() ? "operator"
+                                                          : request.cache_scope;
+  json doc = {
+      {"id", build.id},
+      {"context_dir", setup.context_dir.string()},
+      {"dockerfile", request.dockerfile_path.empty() ? "Dockerfile" : request.dockerfile_path},
+      {"dockerfile_text", setup.dockerfile_text},
+      {"build_args", request.build_args},
+      {"target", request.target.empty() ? json(nullptr) : json(request.target)},
+      {"registry", {{"url", setup.registry_url}, {"token", setup.registry_token}}},
+      {"output", {{"repository", output_repository(build)}}},
+      {"network_mode", network_mode_name(request.network_mode)},
+      {"secrets", std::move(secrets)},
+      {"timeout_seconds", request.timeout.count()},
+      {"work_dir", setup.work_dir.string()},
+      {"cache_mount_scope", mount_scope},
+      {"result_path", setup.result_path.string()},
+      {"is_admin_build", request.is_admin_build},
+      {"global_cache_key", request.global_cache_key.empty() ? json(nullptr) : json(request.global_cache_key)},
+      {"cache_import", plan.import},
+      {"cache_export", plan.export_to ? json(*plan.export_to) : json(nullptr)},
+  };
+  return doc.dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace strata::builds

@@ -14,6 +14,8 @@ void add_gc_command(CLI::App& app);
 void add_keys_command(CLI::App& app);
 void add_token_command(CLI::App& app);
 void add_builder_command(CLI::App& app);
+void add_build_command(CLI::App& app);
+void add_builds_command(CLI::App& app);
 
 void set_exit_code(int code);
 int exit_code();

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   strata::cli::add_keys_command(app);
   strata::cli::add_token_command(app);
   strata::cli::add_builder_command(app);
+  strata::cli::add_build_command(app);
+  strata::cli::add_builds_command(app);
   CLI11_PARSE(app, argc, argv);
   return strata::cli::exit_code();
 }

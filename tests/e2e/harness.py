@@ -13,6 +13,9 @@ own Authorization (or None to send none). Real clients (skopeo, podman) get
 `operator:<key>` from Server.registry_creds() and go through the token
 endpoint like any deployment. Against Distribution nothing is authenticated.
 
+Server(serve_args=[...]) (or a ServerTestCase's `serve_args` attribute)
+passes extra flags to `strata serve`, e.g. --max-concurrent-builds.
+
 Contract: Server owns one process and one temporary data directory; the data
 directory (with its keys, so minted tokens stay valid) survives
 stop()/kill9()/start() and is removed by cleanup(). Client opens one
@@ -99,8 +102,9 @@ def default_strata_bin():
 class Server:
     """One registry process on a free port with a data dir kept across restarts."""
 
-    def __init__(self, target=TARGET):
+    def __init__(self, target=TARGET, serve_args=()):
         self.target = target
+        self.serve_args = list(serve_args)  # extra `strata serve` flags
         self.workdir = tempfile.mkdtemp(prefix="strata-e2e-")
         self.data_dir = os.path.join(self.workdir, "data")
         os.mkdir(self.data_dir)
@@ -180,7 +184,7 @@ class Server:
                     % (self.data_dir, self.port))
             return ["docker-registry", "serve", config]
         return [default_strata_bin(), "serve", "--listen", self.host,
-                "--data-dir", self.data_dir]
+                "--data-dir", self.data_dir, *self.serve_args]
 
     def _ready_path(self):
         return "/v2/" if self.target == "distribution" else "/healthz"
@@ -390,12 +394,13 @@ class ServerTestCase(unittest.TestCase):
     """Starts one server for the class; tests use distinct repository names."""
 
     server = None
+    serve_args = ()  # extra `strata serve` flags for the class's server
 
     @classmethod
     def setUpClass(cls):
         # A class cleanup runs even when a subclass's setUpClass fails after
         # this, which tearDownClass would not: no server outlives the tests.
-        cls.server = Server()
+        cls.server = Server(serve_args=cls.serve_args)
         cls.addClassCleanup(cls.server.cleanup)
         cls.server.start()
         cls.client = cls.server.client()

@@ -1,6 +1,7 @@
 #include "builds/manager.h"
 
 #include <atomic>
+#include <csignal>
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
@@ -33,19 +34,25 @@ void remove_tree(const fs::path& path) {
   if (ec) spdlog::warn("builds: cannot remove {}: {}", path.string(), ec.message());
 }
 
-// Written to a temporary name and renamed, so a reader never sees half a file.
+// Written to a temporary file of its own and renamed, so a reader never sees
+// half a file and concurrent writers of the same content-addressed file
+// cannot trip over each other.
 Result<void> write_file(const fs::path& path, std::string_view content, mode_t mode) {
-  fs::path partial = path.string() + ".partial";
-  UniqueFd fd(::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  std::string partial = path.string() + ".XXXXXX";
+  UniqueFd fd(::mkstemp(partial.data()));
+  auto failed = [&] {
+    ::unlink(partial.c_str());
+    return fail("IO", "cannot write " + path.filename().string());
+  };
   if (!fd) return fail("IO", "cannot write " + path.filename().string());
+  if (::fchmod(fd.get(), mode) != 0) return failed();
   for (std::size_t done = 0; done < content.size();) {
     auto n = ::write(fd.get(), content.data() + done, content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("IO", "cannot write " + path.filename().string());
+    if (n < 0) return failed();
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd.get()) != 0 || fd.close() != 0 || ::rename(partial.c_str(), path.c_str()) != 0)
-    return fail("IO", "cannot write " + path.filename().string());
+  if (::fsync(fd.get()) != 0 || fd.close() != 0 || ::rename(partial.c_str(), path.c_str()) != 0) return failed();
   return {};
 }
 
@@ -242,6 +249,13 @@ Result<Build> BuildManager::cancel(std::string_view id) {
 // ---- workers --------------------------------------------------------------------
 
 void BuildManager::work() {
+  // Termination signals belong to the server's signal thread; a worker (or
+  // the builder output readers it starts) taking one would end the process
+  // without a graceful stop.
+  sigset_t termination;
+  sigemptyset(&termination);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&termination, signal);
+  pthread_sigmask(SIG_BLOCK, &termination, nullptr);
   for (;;) {
     std::optional<Build> build;
     std::shared_ptr<Run> run;

@@ -15,6 +15,7 @@
 #include "engine/build/build_result.h"
 #include "engine/build/cancellation.h"
 #include "engine/build/solver.h"
+#include "engine/build/work_dir.h"
 
 namespace strata::cli {
 namespace {
@@ -58,6 +59,11 @@ int run_builder(const std::string& config_path) {
   build::Cancellation cancel(config->timeout);
   build::BuildLog log(stderr);
   auto result = build::solve(*config, log, cancel);
+  // The result is reported first; deleting the build's files can take a while.
+  struct ReapAtExit {
+    std::filesystem::path root;
+    ~ReapAtExit() { build::reap_trash(root); }
+  } reap{config->work_dir};
   if (!result) {
     const Error& error = result.error();
     std::fprintf(stderr, "ERROR: %s\n", error.message.c_str());

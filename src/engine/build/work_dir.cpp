@@ -1,8 +1,13 @@
 #include "engine/build/work_dir.h"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <vector>
 
 #include <cerrno>
 #include <cstring>
@@ -31,6 +36,7 @@ Result<void> sweep_leftovers(const fs::path& root) {
   std::error_code ec;
   fs::remove_all(root / "builds", ec);
   fs::remove_all(root / "bundles", ec);
+  // trash/ is left to reap_trash(): a finished builder's rm may still run.
   return {};
 }
 
@@ -63,7 +69,7 @@ Result<WorkDir> WorkDir::open(const fs::path& root, std::string_view build_id) {
     return fail("IO", fmt::format("cannot lock {}: {}", lock_path.string(), std::strerror(err)));
   }
   WorkDir dir(root, root / "builds" / dir_name(build_id), fd);
-  for (const fs::path& sub : {dir.snapshots(), dir.runc_state(), dir.bundles(), dir.cache_mounts()})
+  for (const fs::path& sub : {dir.snapshots(), dir.runc_state(), dir.bundles(), dir.cache_mounts(), root / "trash"})
     if (auto ok = make_dirs(sub); !ok) return std::unexpected(ok.error());
   std::error_code ec;
   fs::remove_all(dir.build_dir_, ec);  // a previous run of the same build id
@@ -76,9 +82,33 @@ WorkDir::WorkDir(WorkDir&& other) noexcept
 
 WorkDir::~WorkDir() {
   if (lock_fd_ < 0) return;
+  static std::atomic<unsigned> finished{0};
+  auto target = root_ / "trash" / fmt::format("{}-{}-{}", build_dir_.filename().string(), ::getpid(), finished++);
   std::error_code ec;
-  fs::remove_all(build_dir_, ec);
+  fs::rename(build_dir_, target, ec);
+  if (ec) fs::remove_all(build_dir_, ec);
   ::close(lock_fd_);
+}
+
+void reap_trash(const fs::path& root) {
+  std::vector<std::string> doomed;
+  for (const fs::path& trash : {root / "trash", root / "snapshots" / "trash"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(trash, ec)) doomed.push_back(entry.path().string());
+  }
+  if (doomed.empty()) return;
+  // sh backgrounds rm and exits at once; rm is then nobody's child to wait for.
+  std::vector<std::string> args = {"/bin/sh", "-c", "rm -rf -- \"$@\" </dev/null >/dev/null 2>&1 &", "sh"};
+  args.insert(args.end(), doomed.begin(), doomed.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, "/bin/sh", nullptr, &attr, argv.data(), environ) == 0) ::waitpid(pid, nullptr, 0);
+  posix_spawnattr_destroy(&attr);
 }
 
 }  // namespace strata::engine::build

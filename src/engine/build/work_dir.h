@@ -5,13 +5,18 @@
 //   <root>/bundles/               per-RUN bundles (removed after each run)
 //   <root>/cache-mounts/<scope>/  RUN --mount=type=cache dirs, kept across builds
 //   <root>/builds/<id>/           this build's layer blobs and downloads
+//   <root>/trash/                 finished build dirs waiting to be deleted
 //
 // Every builder holds a shared flock on <root>/builders.lock while it runs.
 // One that finds no other holder (an exclusive lock succeeds) sweeps what a
 // crashed builder left: its mounts and unfinished unpacks, stale build dirs.
 //
-// Contract: open() creates the layout; the destructor removes builds/<id> and
-// drops the lock. Not copyable; not thread-safe (owned by the build).
+// Contract: open() creates the layout; the destructor moves builds/<id> to
+// trash/ and drops the lock. Not copyable; not thread-safe (owned by the build).
+// Deleting a build's files can take seconds (thousands of small files on a
+// disk mounted with `discard`), so finished dirs go to trash/ (and the
+// snapshotter's to snapshots/trash/) and reap_trash() deletes them in a
+// detached process once the builder has reported its result.
 #pragma once
 
 #include <filesystem>
@@ -47,5 +52,9 @@ class WorkDir {
   std::filesystem::path build_dir_;
   int lock_fd_ = -1;
 };
+
+// Starts a detached `rm -rf` of everything in <root>/trash and
+// <root>/snapshots/trash, and returns without waiting for it.
+void reap_trash(const std::filesystem::path& root);
 
 }  // namespace strata::engine::build

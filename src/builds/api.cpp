@@ -67,10 +67,11 @@ http::Response create_build(const BuildApi& api, http::Request& request) {
                    validated.error().message);
     return error_response(validated.error());
   }
-  auto build = api.manager.submit(caller, std::move(*validated), std::move(form->source));
-  if (!build) return error_response(build.error());
-  auto response = http::Response::json(202, accepted_build_json(*build, position_of(api.store, *build)));
-  response.headers.set("Location", "/builds/" + build->id);
+  auto submitted = api.manager.submit(caller, std::move(*validated), std::move(form->source));
+  if (!submitted) return error_response(submitted.error());
+  auto response =
+      http::Response::json(202, accepted_build_json(submitted->build, submitted->queue_position));
+  response.headers.set("Location", "/builds/" + submitted->build.id);
   return response;
 }
 

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
@@ -30,8 +31,13 @@ Result<std::pair<UniqueFd, UniqueFd>> make_pipe() {
 
 // In the child between fork and exec: async-signal-safe calls only.
 [[noreturn]] void exec_child(const char* executable, char* const argv[], char* const envp[], const char* cwd,
-                             int out, int err) {
+                             int out, int err, pid_t server) {
   ::setpgid(0, 0);
+  // A server that dies (kill -9, crash) takes its builders with it: SIGTERM
+  // lets the builder kill its container and unmount, so nothing keeps running
+  // next to the restarted server. The check closes the race with a death
+  // before prctl.
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != server) ::_exit(127);
   int null = ::open("/dev/null", O_RDONLY);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) ::_exit(127);
   // Nothing else of the server's crosses over: not its database, keys or sockets.
@@ -152,10 +158,12 @@ Result<std::unique_ptr<BuilderProcess>> BuilderProcess::start(const BuilderComma
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  pid_t server = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail("SPAWN", "cannot fork the builder process");
   if (pid == 0)
-    exec_child(executable.c_str(), argv.data(), envp.data(), cwd.c_str(), out->second.get(), err->second.get());
+    exec_child(executable.c_str(), argv.data(), envp.data(), cwd.c_str(), out->second.get(), err->second.get(),
+               server);
   // Also set here, so a stop() right after start() reaches the group even if
   // the child has not run setpgid yet.
   ::setpgid(pid, pid);

@@ -3,7 +3,9 @@
 // (/proc/self/exe by default) started with fork/exec in a process group of
 // its own, with stdin on /dev/null, no inherited descriptors besides its
 // stdout/stderr pipes, and a clean environment (PATH, HOME, LANG only), so it
-// sees nothing of the server's keys, database handles or configuration.
+// sees nothing of the server's keys, database handles or configuration. It
+// gets SIGTERM when the thread that started it dies (the server was killed),
+// so a builder never outlives its server.
 //
 // Every line the child writes on stdout or stderr is handed to the LineSink,
 // in order per stream, from a reader thread owned by this object. stop()

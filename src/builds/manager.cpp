@@ -205,17 +205,25 @@ Result<std::string> BuildManager::store_source(const ValidatedForm& form, Staged
   return text;
 }
 
-Result<Build> BuildManager::submit(const auth::Principal& caller, ValidatedForm form, StagedSource source) {
+Result<BuildManager::Submitted> BuildManager::submit(const auth::Principal& caller, ValidatedForm form,
+                                                     StagedSource source) {
   oci::Digest dockerfile_digest = oci::Digest::of(oci::DigestAlgorithm::sha256, "");
   auto stored = store_source(form, source, dockerfile_digest);
   if (!stored) return std::unexpected(stored.error());
   form.request.dockerfile_digest = dockerfile_digest;
+  std::unique_lock lock(mutex_);
+  // Claims take the same lock: the build is still queued when its position
+  // is read, and its queued event is logged before a worker adds "building".
   auto build = store_.insert(caller.is_operator() ? "" : caller.tenant, caller.subject(), std::move(form.request));
-  if (!build) return build;
+  if (!build) return std::unexpected(build.error());
+  auto position = store_.queue_position(build->id);
+  if (!position) return std::unexpected(position.error());
   append_status(*build);
-  spdlog::info("build {} queued by {}", build->id, caller.subject());
+  lock.unlock();
+  Submitted submitted{std::move(*build), position->value_or(1)};
+  spdlog::info("build {} queued by {} at position {}", submitted.build.id, caller.subject(), submitted.queue_position);
   work_available_.notify_one();
-  return build;
+  return submitted;
 }
 
 // ---- cancel ---------------------------------------------------------------------

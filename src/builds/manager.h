@@ -91,7 +91,13 @@ class BuildManager {
   const ManagerOptions& options() const { return options_; }
 
   // Checks the archive and the Dockerfile, stores them and queues the build.
-  Result<Build> submit(const auth::Principal& caller, ValidatedForm form, StagedSource source);
+  // The queue position is the build's when it was queued (no worker can
+  // claim it in between), so the answer to the client is exact.
+  struct Submitted {
+    Build build;
+    std::size_t queue_position = 0;
+  };
+  Result<Submitted> submit(const auth::Principal& caller, ValidatedForm form, StagedSource source);
 
   // Cancels a queued or running build and returns it as stored afterwards
   // (cancelled, unless the builder did not exit within the grace period).

@@ -80,6 +80,17 @@ GrantSet AuthService::policy_for(const Principal& principal) const {
   return auth::policy_for(principal, options_.shared_namespaces);
 }
 
+GrantSet AuthService::policy_for(const Principal& principal, std::span<const Scope> requested) const {
+  std::vector<std::string> own_builds;
+  constexpr std::string_view kBuilds = "builds/";
+  if (principal.role == Role::tenant && build_ownership_)
+    for (const auto& scope : requested)
+      if (scope.type == "repository" && scope.name.starts_with(kBuilds) &&
+          build_ownership_(principal.tenant, std::string_view(scope.name).substr(kBuilds.size())))
+        own_builds.push_back(scope.name.substr(kBuilds.size()));
+  return auth::policy_for(principal, options_.shared_namespaces, own_builds);
+}
+
 Result<JwsAlgorithm> parse_signing_algorithm(std::string_view name) {
   std::string lower(name);
   std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +65,14 @@ class AuthService {
 
   // What `principal` may ever be granted (see principal.h).
   GrantSet policy_for(const Principal& principal) const;
+  // policy_for(principal), plus pull on each requested `builds/<id>` that is
+  // one of the principal's own builds (a tenant pulls its build results).
+  GrantSet policy_for(const Principal& principal, std::span<const Scope> requested) const;
+
+  // Whether build `build_id` belongs to `tenant`. Auth does not know where
+  // builds are stored; the build service answers. Set once, before serving.
+  using BuildOwnership = std::function<bool(std::string_view tenant, std::string_view build_id)>;
+  void set_build_ownership(BuildOwnership ownership) { build_ownership_ = std::move(ownership); }
   // What a caller without credentials may be granted: pull on the
   // anonymous-pull patterns.
   const GrantSet& anonymous_policy() const { return anonymous_; }
@@ -72,6 +82,7 @@ class AuthService {
 
   AuthOptions options_;
   GrantSet anonymous_;
+  BuildOwnership build_ownership_;
   std::unique_ptr<RevocationList> revocations_;
   std::unique_ptr<ApiKeyStore> api_keys_;
   std::unique_ptr<TokenService> tokens_;  // refers to *revocations_; declared after it

@@ -161,7 +161,7 @@ class TokenEndpoint {
   }
 
   Result<Issued> issue(const Requester& requester, std::span<const Scope> requested) const {
-    GrantSet allowed = requester ? auth_.policy_for(*requester) : GrantSet{};
+    GrantSet allowed = requester ? auth_.policy_for(*requester, requested) : GrantSet{};
     for (const auto& grant : auth_.anonymous_policy().grants()) allowed.add(grant);
     auto granted = GrantSet::intersect(requested, allowed);
     std::string subject = requester ? requester->subject() : "anonymous";

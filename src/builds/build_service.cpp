@@ -25,4 +25,10 @@ void BuildService::add_routes(http::Router& router) {
   add_build_routes(router, BuildApi{*manager_, *store_, *logs_});
 }
 
+bool BuildService::owned_by(std::string_view tenant, std::string_view id) const {
+  if (tenant.empty() || !is_valid_build_id(id)) return false;
+  auto build = store_->get(id);
+  return build && build->tenant == tenant;
+}
+
 }  // namespace strata::builds

@@ -38,6 +38,9 @@ class BuildService {
   }
   void stop() { manager_->stop(); }
   void add_routes(http::Router& router);
+  // Whether build `id` belongs to `tenant` (for the token endpoint: a tenant
+  // may pull its own builds/<id>).
+  bool owned_by(std::string_view tenant, std::string_view id) const;
 
  private:
   BuildService() = default;

@@ -156,6 +156,9 @@ int serve(const ServeOptions& options) {
     spdlog::error("cannot open the build service in {}: {}", options.data_dir, builds.error().message);
     return 1;
   }
+  (*auth)->set_build_ownership([&service = **builds](std::string_view tenant, std::string_view id) {
+    return service.owned_by(tenant, id);
+  });
   // The catalog and mounts see only what the caller's token may pull.
   (*registry)->set_pull_filter([](const http::Request& request, const std::string& repository) {
     const auto* access = auth::registry_caller(request);

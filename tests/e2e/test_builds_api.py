@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import uuid
 
 import imagefs
@@ -387,6 +388,24 @@ class BuildsApiTest(BuildServiceTestCase):
         self.assertIn(build_id, self.list_ids(self.acme_key))
         self.assertIn(build_id, self.list_ids(self.server.operator_key))
         self.assertEqual(self.get_build(build_id, self.server.operator_key)["status"], "ready")
+
+    def test_tenant_pulls_its_own_build_and_no_one_elses(self):
+        build = self.ready_build()[1]
+        repo = "builds/" + build["id"]
+        digest = build["manifest_digest"]
+
+        def token_for(key):
+            query = urllib.parse.urlencode([("service", "strata"), ("scope", "repository:%s:pull" % repo)])
+            auth = "Basic " + base64.b64encode(("tenant:" + key).encode()).decode()
+            resp = self.server.anonymous_client().request("GET", "/v2/token?" + query, {"Authorization": auth})
+            self.assertEqual(resp.status, 200, resp)
+            return resp.json()["token"]
+
+        accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+        own = self.server.client(token_for(self.acme_key)).request("GET", "/v2/%s/manifests/%s" % (repo, digest), accept)
+        self.assertEqual(own.status, 200, own)
+        other = self.server.client(token_for(self.other_key)).request("GET", "/v2/%s/manifests/%s" % (repo, digest), accept)
+        self.assertEqual(other.status, 401, other)
 
     def test_list_filters_by_status_and_pages(self):
         build_id = self.ready_build()[0]["id"]

@@ -647,6 +647,33 @@ class BuildsApiTest(BuildServiceTestCase):
         self.assertIn("boom-output", logs)
         self.assertNoBuilderLeftovers(doc["id"])
 
+    def test_secret_env_var_and_mount_env_reach_only_the_runs_that_mount_it(self):
+        with open(os.path.join(self.secrets_dir, "npmrc"), "rb") as f:
+            secret = f.read()
+        # The variable holds the file's bytes as is, trailing newline
+        # included (as BuildKit does), so compare bytes, not $(cat ...).
+        doc = self.submit("FROM {base}\n"
+                          "RUN --mount=type=secret,id=npmrc printf %s \"$NPM_TOKEN\" | cmp /run/secrets/npmrc "
+                          "&& echo ok > /secret-env-ok\n"
+                          "RUN --mount=type=secret,id=npmrc,env=MOUNT_TOKEN,target=/run/secrets/npmrc "
+                          "printf %s \"$MOUNT_TOKEN\" | cmp /run/secrets/npmrc "
+                          "&& printf %s \"$NPM_TOKEN\" | cmp /run/secrets/npmrc\n"
+                          "RUN test -z \"$NPM_TOKEN\"\n",
+                          secrets=[{"id": "npmrc", "env_var": "NPM_TOKEN"}])
+        build = self.wait_final(doc["id"])
+        self.assertEqual(build["status"], "ready", build)
+        image = imagefs.pull(self.client, "builds/" + doc["id"], build["manifest_digest"])
+        self.assertEqual(image.filesystem()["secret-env-ok"].sha256, hashlib.sha256(b"ok\n").hexdigest())
+        env = image.runtime_config.get("Env") or []
+        self.assertFalse([e for e in env if e.startswith("NPM_TOKEN=")], env)
+        token = secret.strip()
+        self.assertNotIn(token, json.dumps(image.config).encode())
+        for layer in image.layers:
+            self.assertNotIn(token, layer)
+        logs = self.api("GET", "/builds/%s/logs" % doc["id"], self.acme_key).body
+        self.assertNotIn(token, logs)
+        self.assertNoBuilderLeftovers(doc["id"])
+
     # --- the build's registry token ---
 
     def written_build_json(self, build_id, timeout=60):

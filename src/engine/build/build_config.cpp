@@ -201,14 +201,20 @@ class ConfigReader {
     if (*network && **network == "egress") config.network_mode = NetworkMode::egress;
     else if (*network && **network != "isolated") return invalid("network_mode", "must be \"isolated\" or \"egress\"");
     if (const json* secrets = member(doc_, "secrets")) {
-      if (!secrets->is_array()) return invalid("secrets", "must be an array of {id, path}");
+      if (!secrets->is_array()) return invalid("secrets", "must be an array of {id, path, env_var?}");
       for (const auto& item : *secrets) {
         if (!item.is_object()) return invalid("secrets", "entries must be objects with id and path");
         auto id = required_string(item, "id");
         if (!id) return std::unexpected(id.error());
         auto path = absolute_path(item, "path");
         if (!path) return std::unexpected(path.error());
-        config.secrets.push_back({*id, *path});
+        auto env_var = optional_string(item, "env_var");
+        if (!env_var) return std::unexpected(env_var.error());
+        std::string name = env_var->value_or("");
+        // An '=' in the name would smuggle a different variable into the env.
+        if (*env_var && (name.empty() || name.contains('=')))
+          return invalid("env_var", "must be a non-empty variable name without '='");
+        config.secrets.push_back({*id, *path, std::move(name)});
       }
     }
     if (const json* timeout = member(doc_, "timeout_seconds")) {

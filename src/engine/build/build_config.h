@@ -28,9 +28,13 @@ namespace strata::engine::build {
 
 enum class NetworkMode { isolated, egress };
 
+// A secret a RUN step may mount by id. With env_var set, every RUN that
+// mounts it also gets env_var=<file content, as is> in its process
+// environment (that run only: never in the image config, history or layers).
 struct SecretFile {
   std::string id;
   std::filesystem::path path;
+  std::string env_var{};  // empty: file only
 };
 
 struct BuildConfig {
@@ -52,7 +56,7 @@ struct BuildConfig {
   // token as Bearer, overriding any entry for that host.
   remote::RegistryConfig registries;
   NetworkMode network_mode = NetworkMode::isolated;
-  std::vector<SecretFile> secrets;
+  std::vector<SecretFile> secrets;              // {"id", "path", "env_var"?}
   std::chrono::seconds timeout{3600};
   // From the config, else from the SOURCE_DATE_EPOCH build arg.
   std::optional<std::int64_t> source_date_epoch;

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -64,6 +65,13 @@ Result<std::string> read_secret(const stdfs::path& path) {
   return text.str();
 }
 
+// Sets `name` in a process environment, replacing an inherited value so the
+// process sees exactly one (a secret wins over ENV of the same name).
+void set_env(std::vector<std::string>& env, const std::string& name, const std::string& value) {
+  std::erase_if(env, [&](const std::string& entry) { return entry.starts_with(name + "="); });
+  env.push_back(name + "=" + value);
+}
+
 // The host side of a step's --mount flags, alive for the run.
 class StepMounts {
  public:
@@ -90,10 +98,13 @@ class StepMounts {
       if (mount.required) return fail("SECRET_MISSING", fmt::format("secret {} is required but not provided", mount.id));
       return {};
     }
-    if (!mount.env.empty()) {
+    // The variable named by the mount (env=) and the one the build asked
+    // for (env_var) both carry the content as is, like BuildKit.
+    if (!mount.env.empty() || !it->env_var.empty()) {
       auto value = read_secret(it->path);
       if (!value) return std::unexpected(value.error());
-      spec.env.push_back(mount.env + "=" + *value);
+      for (const std::string& name : {mount.env, it->env_var})
+        if (!name.empty()) set_env(spec.env, name, *value);
     }
     if (!mount.target.empty()) spec.mounts.push_back({it->path, mount.target, true});
     return {};

@@ -1,6 +1,10 @@
 #include "auth/caller.h"
 
+#include <spdlog/spdlog.h>
+
 #include <optional>
+
+#include "auth/error_responses.h"
 
 namespace strata::auth {
 namespace {
@@ -32,6 +36,14 @@ const RegistryAccess* registry_caller(const http::Request& request) {
 const Principal* api_caller(const http::Request& request) {
   const auto* caller = caller_of(request);
   return caller && caller->api ? &*caller->api : nullptr;
+}
+
+std::optional<http::Response> require_operator(const http::Request& request, std::string_view what) {
+  const auto* caller = api_caller(request);
+  if (caller && caller->is_operator()) return std::nullopt;
+  spdlog::warn("auth denied: reason=role subject={} route={} (operator only)", caller ? caller->subject() : "-",
+               request.route_id);
+  return api_error(403, "FORBIDDEN", "only the operator may " + std::string(what));
 }
 
 }  // namespace strata::auth

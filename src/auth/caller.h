@@ -10,6 +10,8 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
+#include <optional>
 
 #include "auth/principal.h"
 #include "auth/token_service.h"
@@ -22,5 +24,9 @@ void set_api_caller(http::Request& request, Principal principal);
 
 const RegistryAccess* registry_caller(const http::Request& request);
 const Principal* api_caller(const http::Request& request);
+
+// Nothing when the API caller is the operator; otherwise the 403 to answer
+// with ("only the operator may <what>"), after logging the denial.
+std::optional<http::Response> require_operator(const http::Request& request, std::string_view what);
 
 }  // namespace strata::auth

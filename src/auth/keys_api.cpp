@@ -28,18 +28,8 @@ http::Response error_for(const Error& error) {
   return api_error(status, error.code, error.message);
 }
 
-// Nothing when the caller the guard attached is the operator; otherwise the
-// 403 to answer with.
-std::optional<http::Response> refuse_unless_operator(const http::Request& request) {
-  const auto* caller = api_caller(request);
-  if (caller && caller->is_operator()) return std::nullopt;
-  spdlog::warn("auth denied: reason=role subject={} route={} (operator only)",
-               caller ? caller->subject() : "-", request.route_id);
-  return api_error(403, "FORBIDDEN", "only the operator may manage API keys");
-}
-
 http::Response create_key(const AuthService& auth, http::Request& request) {
-  if (auto refused = refuse_unless_operator(request)) return std::move(*refused);
+  if (auto refused = require_operator(request, "manage API keys")) return std::move(*refused);
   auto body = http::read_all(*request.body, kMaxBodyBytes);
   if (!body) return api_error(400, "BAD_REQUEST", body.error().message);
   auto object = parse_json_object(*body);
@@ -66,7 +56,7 @@ http::Response create_key(const AuthService& auth, http::Request& request) {
 }
 
 http::Response list_keys(const AuthService& auth, http::Request& request) {
-  if (auto refused = refuse_unless_operator(request)) return std::move(*refused);
+  if (auto refused = require_operator(request, "manage API keys")) return std::move(*refused);
   auto keys = auth.api_keys().list();
   if (!keys) return error_for(keys.error());
   json list = json::array();
@@ -80,7 +70,7 @@ http::Response list_keys(const AuthService& auth, http::Request& request) {
 }
 
 http::Response revoke_key(const AuthService& auth, http::Request& request) {
-  if (auto refused = refuse_unless_operator(request)) return std::move(*refused);
+  if (auto refused = require_operator(request, "manage API keys")) return std::move(*refused);
   const auto& id = request.param("id");
   if (auto ok = auth.api_keys().revoke(id); !ok) return error_for(ok.error());
   spdlog::info("API key revoked: id={} by={}", id, api_caller(request)->subject());

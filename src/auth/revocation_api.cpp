@@ -27,12 +27,7 @@ Result<TokenId> identify(const TokenService& tokens, std::string_view token) {
 }
 
 http::Response revoke_token(const AuthService& auth, http::Request& request) {
-  const auto* caller = api_caller(request);
-  if (!caller || !caller->is_operator()) {
-    spdlog::warn("auth denied: reason=role subject={} route={} (operator only)",
-                 caller ? caller->subject() : "-", request.route_id);
-    return api_error(403, "FORBIDDEN", "only the operator may revoke tokens");
-  }
+  if (auto refused = require_operator(request, "revoke tokens")) return std::move(*refused);
   auto body = http::read_all(*request.body, kMaxBodyBytes);
   if (!body) return api_error(400, "BAD_REQUEST", body.error().message);
   auto object = parse_json_object(*body);
@@ -46,7 +41,7 @@ http::Response revoke_token(const AuthService& auth, http::Request& request) {
     spdlog::error("token revocation failed: {}", ok.error().message);
     return api_error(500, "INTERNAL", "internal error");
   }
-  spdlog::info("token revoked: jti={} by={}", id->jti, caller->subject());
+  spdlog::info("token revoked: jti={} by={}", id->jti, api_caller(request)->subject());
   nlohmann::json answer = {{"jti", id->jti}, {"expires_at", id->expires_at}};
   return http::Response::json(200, dump_json(answer));
 }

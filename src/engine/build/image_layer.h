@@ -13,7 +13,7 @@
 namespace strata::engine::build {
 
 struct ImageLayer {
-  image::BlobDescriptor blob;
+  oci::Descriptor blob;
   oci::Digest diff_id;
   // Overlay lower form: an unpacked base layer or a step's upper dir.
   std::filesystem::path dir;

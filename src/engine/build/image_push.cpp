@@ -15,7 +15,7 @@ ImagePusher::ImagePusher(Registries& registries, const BuildConfig& config, fs::
       target_(registries.client(config.output_endpoint())) {}
 
 Result<PushedImage> ImagePusher::push(const std::string& config_json, const std::vector<ImageLayer>& layers) {
-  std::vector<image::BlobDescriptor> descriptors;
+  std::vector<oci::Descriptor> descriptors;
   for (const auto& layer : layers) {
     if (auto ok = push_layer(layer); !ok) return std::unexpected(ok.error());
     descriptors.push_back(layer.blob);
@@ -31,7 +31,7 @@ Result<PushedImage> ImagePusher::push(const std::string& config_json, const std:
                                   });
   if (!pushed) return std::unexpected(pushed.error());
 
-  image::BlobDescriptor config_blob{std::string(oci::media_type::kOciConfig), config_digest,
+  oci::Descriptor config_blob{std::string(oci::media_type::kOciConfig), config_digest,
                                     static_cast<std::int64_t>(config_json.size())};
   std::string manifest = image::image_manifest_json(config_blob, descriptors);
   auto manifest_digest = oci::Digest::of(oci::DigestAlgorithm::sha256, manifest);

@@ -7,13 +7,13 @@
 namespace strata::engine::image {
 namespace {
 
-nlohmann::json descriptor_json(const BlobDescriptor& blob) {
+nlohmann::json descriptor_json(const oci::Descriptor& blob) {
   return {{"mediaType", blob.media_type}, {"digest", blob.digest.str()}, {"size", blob.size}};
 }
 
 }  // namespace
 
-std::string image_manifest_json(const BlobDescriptor& config, const std::vector<BlobDescriptor>& layers) {
+std::string image_manifest_json(const oci::Descriptor& config, const std::vector<oci::Descriptor>& layers) {
   nlohmann::json layer_list = nlohmann::json::array();
   for (const auto& layer : layers) layer_list.push_back(descriptor_json(layer));
   nlohmann::json manifest = {

@@ -4,22 +4,16 @@
 // Pure and thread-safe.
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "oci/digest.h"
+#include "oci/manifest.h"
 
 namespace strata::engine::image {
 
-struct BlobDescriptor {
-  std::string media_type;
-  oci::Digest digest;
-  std::int64_t size = 0;
-};
-
 // An application/vnd.oci.image.manifest.v1+json document referencing
-// `config` and `layers` (lowest first) with their own media types.
-std::string image_manifest_json(const BlobDescriptor& config, const std::vector<BlobDescriptor>& layers);
+// `config` and `layers` (lowest first) with their own media types; only each
+// descriptor's mediaType, digest and size are written.
+std::string image_manifest_json(const oci::Descriptor& config, const std::vector<oci::Descriptor>& layers);
 
 }  // namespace strata::engine::image

@@ -9,6 +9,7 @@ image id and manifest digest.
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import unittest
@@ -86,7 +87,12 @@ class SkopeoRoundTrip(ServerTestCase):
 class PodmanPushPull(ServerTestCase):
 
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="strata-e2e-podman-")
+        # podman names an image pulled from oci:PATH after PATH, so the path
+        # must be a valid reference: mkdtemp's suffix may hold "_" next to "-"
+        # (invalid), lowercase hex never does.
+        self.tmp = os.path.join(tempfile.gettempdir(),
+                                "strata-e2e-podman-" + secrets.token_hex(6))
+        os.mkdir(self.tmp, 0o700)
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
         # Private storage: vfs needs no kernel overlay support and nothing on
         # the host's image store is read or changed.

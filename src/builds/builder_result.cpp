@@ -49,9 +49,13 @@ Result<BuildResult> parse_ready(const json& doc, std::string_view engine_version
   }
   for (const auto& step : doc.value("steps", json::array())) {
     if (!step.is_object()) return invalid("steps must be objects");
-    auto duration = step.find("duration_ms");
+    // Only steps with a cache key (RUN, COPY, ADD, WORKDIR) have a cache
+    // outcome; FROM and metadata steps are not part of the cache report.
+    if (!step.contains("cache")) continue;
     auto outcome = parse_cache_outcome(string_member(step, "cache"));
-    result.steps.push_back({string_member(step, "instruction"), outcome.value_or(CacheOutcome::miss),
+    if (!outcome) return invalid("steps[].cache must be hit-tenant, hit-global or miss");
+    auto duration = step.find("duration_ms");
+    result.steps.push_back({string_member(step, "instruction"), *outcome,
                             std::chrono::milliseconds(duration != step.end() && duration->is_number_integer()
                                                           ? duration->get<std::int64_t>()
                                                           : 0)});

@@ -1,8 +1,8 @@
 // The result JSON `strata builder` writes (notes/builder-contract.md), read
 // back into the build's record: on "ready" the pushed digests, layers, base
-// images and the per-step cache report; on "failed" the error. A step's
-// cache outcome comes from its "cache" member ("hit-tenant", "hit-global",
-// "miss"); a step without one ran, so it counts as a miss.
+// images and the per-step cache report; on "failed" the error. The cache
+// report lists the steps with a "cache" member ("hit-tenant", "hit-global",
+// "miss"): the steps that have a cache key; others are left out.
 //
 // Pure apart from reading the file; thread-safe. Errors: RESULT_INVALID (no
 // file, not JSON, or a member of the wrong type; the build then fails with

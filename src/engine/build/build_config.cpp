@@ -111,7 +111,7 @@ class ConfigReader {
   Result<BuildConfig> read() {
     BuildConfig config;
     for (auto step : {&ConfigReader::read_source, &ConfigReader::read_registry, &ConfigReader::read_output,
-                      &ConfigReader::read_execution, &ConfigReader::read_work}) {
+                      &ConfigReader::read_execution, &ConfigReader::read_work, &ConfigReader::read_cache}) {
       if (auto ok = (this->*step)(config); !ok) return std::unexpected(ok.error());
     }
     return config;
@@ -252,6 +252,39 @@ class ConfigReader {
     return {};
   }
 
+  Result<void> read_cache(BuildConfig& config) {
+    auto& cache = config.cache;
+    if (const json* import = member(doc_, "cache_import")) {
+      if (!import->is_array()) return invalid("cache_import", "must be an array of repository names");
+      for (const auto& item : *import) {
+        if (!item.is_string() || !oci::validate_repository_name(item.get<std::string>()))
+          return invalid("cache_import", "entries must be repository names");
+        cache.import.push_back(item.get<std::string>());
+      }
+    }
+    auto export_to = optional_string(doc_, "cache_export");
+    if (!export_to) return std::unexpected(export_to.error());
+    if (*export_to && !oci::validate_repository_name(**export_to))
+      return invalid("cache_export", "must be a repository name");
+    cache.export_to = *export_to;
+    if (const json* admin = member(doc_, "is_admin_build")) {
+      if (!admin->is_boolean()) return invalid("is_admin_build", "must be a boolean");
+      cache.is_admin_build = admin->get<bool>();
+    }
+    if (const json* registry = member(doc_, "cache_registry")) {
+      auto url = registry->is_object() ? required_string(*registry, "url") : invalid("cache_registry", "must be an object");
+      if (!url) return std::unexpected(url.error());
+      if (!url->starts_with("http://") && !url->starts_with("https://"))
+        return invalid("cache_registry.url", "must start with http:// or https://");
+      while (url->ends_with('/')) url->pop_back();
+      remote::RegistryConfig endpoints;
+      if (auto ok = add_registry(endpoints, "cache_registry", *registry); !ok) return ok;
+      cache.registry = endpoints.registries.at("cache_registry");
+      cache.registry->base_url = *url;
+    }
+    return {};
+  }
+
   const json& doc_;
 };
 
@@ -263,6 +296,8 @@ remote::RegistryEndpoint BuildConfig::output_endpoint() const {
   return {registry_url, false,
           registry_token ? remote::Credentials::bearer(*registry_token) : remote::Credentials::anonymous()};
 }
+
+remote::RegistryEndpoint BuildConfig::cache_endpoint() const { return cache.registry.value_or(output_endpoint()); }
 
 Result<BuildConfig> parse_build_config(std::string_view text) {
   json doc = json::parse(text, nullptr, false);

@@ -37,6 +37,17 @@ struct SecretFile {
   std::string env_var{};  // empty: file only
 };
 
+// The build cache (engine/build/step_cache.h): the cache repositories read,
+// in lookup order, and the one written, all on `registry` (default: our
+// registry with the build's token). A repository under cache/global/ is the
+// global tier, any other a tenant's.
+struct CacheSettings {
+  std::vector<std::string> import;
+  std::optional<std::string> export_to;
+  std::optional<remote::RegistryEndpoint> registry;  // {"url", "insecure", "username", "password"}
+  bool is_admin_build = false;                       // recorded in the entries it writes
+};
+
 struct BuildConfig {
   std::string id;
   std::filesystem::path context_dir;
@@ -64,11 +75,14 @@ struct BuildConfig {
   std::string cache_mount_scope = "default";
   layer::LayerCompression layer_compression = layer::LayerCompression::gzip;
   std::optional<std::filesystem::path> result_path;
+  CacheSettings cache;  // "cache_import", "cache_export", "cache_registry", "is_admin_build"
 
   // "127.0.0.1:8083": registry_url without its scheme.
   std::string registry_host() const;
   // Our registry, reached with the build's token.
   remote::RegistryEndpoint output_endpoint() const;
+  // Where the cache repositories are.
+  remote::RegistryEndpoint cache_endpoint() const;
 };
 
 Result<BuildConfig> parse_build_config(std::string_view json);

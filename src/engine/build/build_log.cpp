@@ -14,11 +14,18 @@ int BuildLog::start(std::string_view stage, std::size_t index, std::size_t total
   return step;
 }
 
+int BuildLog::current() const {
+  std::lock_guard lock(mutex_);
+  return steps_;
+}
+
 void BuildLog::line(int step, std::string_view text) { write(step, text); }
 
 void BuildLog::done(int step, std::chrono::steady_clock::duration took) {
   write(step, fmt::format("DONE {:.1f}s", std::chrono::duration<double>(took).count()));
 }
+
+void BuildLog::cached(int step, std::string_view tier) { write(step, fmt::format("CACHED [{}]", tier)); }
 
 void BuildLog::error(int step, std::string_view message) { write(step, fmt::format("ERROR: {}", message)); }
 

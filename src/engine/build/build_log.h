@@ -4,6 +4,7 @@
 //   #3 [build 2/4] RUN make
 //   #3 <a line of the container's output>
 //   #3 DONE 1.2s
+//   #4 CACHED [global]
 //   #3 ERROR: process "/bin/sh -c make" did not complete successfully: exit code: 2
 //
 // Contract: thread-safe (a mutex per line); each call writes whole lines and
@@ -26,14 +27,18 @@ class BuildLog {
   int start(std::string_view stage, std::size_t index, std::size_t total, std::string_view instruction);
   // A line the step produced (container output, pull progress).
   void line(int step, std::string_view text);
+  // The number of the step started last (0 before the first).
+  int current() const;
   void done(int step, std::chrono::steady_clock::duration took);
+  // The step was not run: its result came from the build cache's `tier`.
+  void cached(int step, std::string_view tier);
   void error(int step, std::string_view message);
 
  private:
   void write(int step, std::string_view text);
 
   std::FILE* out_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   int steps_ = 0;
 };
 

@@ -16,12 +16,15 @@ std::string result_json(const BuildResult& result) {
   json bases = json::array();
   for (const auto& base : result.base_images) bases.push_back({{"ref", base.ref}, {"digest", base.digest.str()}});
   json steps = json::array();
-  for (const auto& step : result.steps)
-    steps.push_back({{"index", step.index},
-                     {"stage", step.stage},
-                     {"instruction", step.instruction},
-                     {"duration_ms", step.duration.count()},
-                     {"layer", step.layer ? json(step.layer->str()) : json(nullptr)}});
+  for (const auto& step : result.steps) {
+    json item = {{"index", step.index},
+                 {"stage", step.stage},
+                 {"instruction", step.instruction},
+                 {"duration_ms", step.duration.count()},
+                 {"layer", step.layer ? json(step.layer->str()) : json(nullptr)}};
+    if (step.cache) item["cache"] = *step.cache;
+    steps.push_back(std::move(item));
+  }
   json doc = {{"status", "ready"},
               {"manifest_digest", result.manifest_digest.str()},
               {"config_digest", result.config_digest.str()},

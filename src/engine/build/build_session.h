@@ -1,5 +1,5 @@
 // What every step of one build shares: its config, work dir, snapshots,
-// runc, registries, image puller, log and cancellation. Plain aggregate of
+// runc, registries, image puller, log, cancellation and build cache. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include "engine/build/build_log.h"
 #include "engine/build/cancellation.h"
 #include "engine/build/image_puller.h"
+#include "engine/build/step_cache.h"
 #include "engine/build/step_snapshots.h"
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
@@ -23,6 +24,7 @@ struct BuildSession {
   BuildLog& log;
   const Cancellation& cancel;
   const dockerfile::IgnoreRules& ignore;  // the context's .dockerignore
+  StepCache& cache;
 };
 
 }  // namespace strata::engine::build

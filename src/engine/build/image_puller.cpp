@@ -69,6 +69,14 @@ Result<PulledImage> ImagePuller::fetch(std::string_view reference, int step) {
   return image;
 }
 
+Result<fs::path> ImagePuller::unpack(const ImageLayer& layer, int step) {
+  if (!layer.origin) return fail("SNAPSHOT_INVALID", fmt::format("layer {} has no origin", layer.blob.digest.str()));
+  ImageLayer unpacked = layer;
+  if (auto ok = unpack_layer(registries_.client(layer.origin->endpoint), *layer.origin, unpacked, step); !ok)
+    return std::unexpected(ok.error());
+  return unpacked.dir;
+}
+
 Result<void> ImagePuller::unpack_layer(remote::RegistryClient& client, const remote::RemoteImage& location,
                                        ImageLayer& layer, int step) {
   auto dir = snapshots_.layer(layer.diff_id.str(), [&](const fs::path& target) -> Result<void> {

@@ -45,6 +45,10 @@ class ImagePuller {
   // the log as lines of `step`.
   Result<const PulledImage*> pull(std::string_view reference, int step);
 
+  // The unpacked dir of a layer known only by its origin (a build-cache
+  // hit), downloaded, checked (digest and diff-id) and unpacked once per host.
+  Result<std::filesystem::path> unpack(const ImageLayer& layer, int step);
+
   // Every image pulled so far, in pull order.
   const std::vector<const PulledImage*>& pulled() const { return order_; }
 

@@ -79,6 +79,24 @@ std::string id_prefix(const std::string& build_id) {
   return "b" + prefix;
 }
 
+CacheRepository cache_repository(const BuildConfig& config, const std::string& repository) {
+  bool global = repository.starts_with("cache/global/");
+  return {config.cache_endpoint(), repository, global ? CacheTier::global : CacheTier::tenant};
+}
+
+StepCache make_cache(const BuildConfig& config, Registries& registries, const std::filesystem::path& scratch,
+                     BuildLog& log) {
+  std::vector<CacheRepository> import;
+  for (const auto& repository : config.cache.import) import.push_back(cache_repository(config, repository));
+  std::optional<CacheRepository> export_to;
+  if (config.cache.export_to) export_to = cache_repository(config, *config.cache.export_to);
+  cache::EntryWriter writer{config.id, std::nullopt, config.cache.is_admin_build};
+  // A regular build writes its tenant's cache, cache/<tenant>.
+  if (export_to && export_to->tier == CacheTier::tenant && export_to->repository.starts_with("cache/"))
+    writer.tenant = export_to->repository.substr(6);
+  return StepCache(registries, std::move(import), std::move(export_to), std::move(writer), scratch, log);
+}
+
 // The objects one build's steps share, torn down in reverse order.
 class Build {
  public:
@@ -91,9 +109,28 @@ class Build {
         runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
         registries_(config.registries),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
-        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_} {}
+        cache_(make_cache(config, registries_, work_.build_dir(), log)),
+        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_, cache_} {
+    snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
+  }
 
+  // Builds and pushes; then exports the build cache, also after a failure
+  // (the steps that finished), but not after a cancel or timeout.
   Result<BuildResult> run(const df::Dockerfile& dockerfile) {
+    auto result = build(dockerfile);
+    if (!cancel_.reason()) {
+      std::optional<remote::RemoteImage> pushed;
+      if (result)
+        pushed = remote::RemoteImage{config_.output_endpoint(), config_.output_repository,
+                                     oci::Reference(result->manifest_digest)};
+      cache_.export_recorded(pushed);
+    }
+    if (auto cleaned = snapshots_.discard_all(); !cleaned && result) return std::unexpected(cleaned.error());
+    return result;
+  }
+
+ private:
+  Result<BuildResult> build(const df::Dockerfile& dockerfile) {
     auto started = Clock::now();
     auto build_args = effective_build_args(config_);
     auto order = df::stages_for_target(dockerfile, config_.target, build_args);
@@ -114,7 +151,6 @@ class Build {
     const StageState& target = finished.at(order->back());
     auto pushed = push(target);
     if (!pushed) return std::unexpected(pushed.error());
-    if (auto cleaned = snapshots_.discard_all(); !cleaned) return std::unexpected(cleaned.error());
 
     std::vector<BaseImageRecord> bases;
     for (const PulledImage* image : images_.pulled()) bases.push_back({image->ref, image->manifest_digest});
@@ -128,7 +164,6 @@ class Build {
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)};
   }
 
- private:
   Result<PushedImage> push(const StageState& target) {
     image::ImageConfig image = target.image;
     image.created = image::image_timestamp(config_.source_date_epoch);
@@ -158,6 +193,7 @@ class Build {
   exec::RuncExecutor runc_;
   Registries registries_;
   ImagePuller images_;
+  StepCache cache_;
   BuildSession session_;
 };
 

@@ -22,6 +22,18 @@ Result<SourceRoot> SourceRoots::open(std::string_view from, int step) {
   return SourceRoot{mount->merged, false, *mount};
 }
 
+Result<SourceIdentity> SourceRoots::identity(std::string_view from, int step) {
+  if (from.empty()) return SourceIdentity{true, std::nullopt};
+  if (auto stage = dockerfile::find_stage(dockerfile_, from, current_)) {
+    auto it = finished_.find(*stage);
+    if (it == finished_.end() || !it->second.cache_key) return SourceIdentity{};
+    return SourceIdentity{false, "stage:" + it->second.cache_key->str()};
+  }
+  auto image = session_.images.pull(from, step);
+  if (!image) return std::unexpected(image.error());
+  return SourceIdentity{false, "image:" + (*image)->manifest_digest.str()};
+}
+
 void SourceRoots::close(const SourceRoot& source) {
   if (source.mount) (void)session_.snapshots.discard(*source.mount);
 }

@@ -26,6 +26,14 @@ struct SourceRoot {
   std::optional<snapshot::Mount> mount;  // set for a stage or image
 };
 
+// What a `from` names, for cache keys: the context, or the content identity
+// of a stage (its cache key; nullopt when that stage is not cacheable) or of
+// an image (its platform manifest digest).
+struct SourceIdentity {
+  bool is_context = false;
+  std::optional<std::string> id;
+};
+
 class SourceRoots {
  public:
   SourceRoots(BuildSession& session, const dockerfile::Dockerfile& dockerfile,
@@ -35,6 +43,7 @@ class SourceRoots {
   // `from` already expanded; empty for the context.
   Result<SourceRoot> open(std::string_view from, int step);
   void close(const SourceRoot& source);
+  Result<SourceIdentity> identity(std::string_view from, int step);
 
  private:
   BuildSession& session_;

@@ -6,6 +6,8 @@
 #include "engine/build/copy_step.h"
 #include "engine/build/run_step.h"
 #include "engine/build/source_roots.h"
+#include "engine/build/step_key_inputs.h"
+#include "engine/cache/step_key.h"
 #include "engine/build/working_dir.h"
 #include "engine/fs/user.h"
 
@@ -42,7 +44,7 @@ Result<StageState> StageExecutor::run(std::size_t index) {
     return state;
   }
   session_.log.done(step, Clock::now() - started);
-  steps_.push_back({step, name, from_text(stage.from), since(started), std::nullopt});
+  steps_.push_back({step, name, from_text(stage.from), since(started), std::nullopt, std::nullopt});
 
   for (std::size_t i = 0; i < stage.instructions.size(); ++i) {
     if (auto reason = session_.cancel.reason()) return std::unexpected(*reason);
@@ -50,16 +52,18 @@ Result<StageState> StageExecutor::run(std::size_t index) {
     started = Clock::now();
     step = session_.log.start(name, i + 2, total, trim(instruction.original));
     std::size_t layers_before = state->layers.size();
-    if (auto ok = execute(*state, index, instruction, step); !ok) {
+    auto outcome = execute(*state, index, instruction, step);
+    if (!outcome) {
       // A step stopped by the build's cancellation reports why the build stopped.
       auto reason = session_.cancel.reason();
-      session_.log.error(step, reason ? reason->message : ok.error().message);
-      return std::unexpected(ok.error());
+      session_.log.error(step, reason ? reason->message : outcome.error().message);
+      return std::unexpected(outcome.error());
     }
-    session_.log.done(step, Clock::now() - started);
+    if (*outcome && (*outcome)->starts_with("hit-")) session_.log.cached(step, (*outcome)->substr(4));
+    else session_.log.done(step, Clock::now() - started);
     std::optional<oci::Digest> layer;
     if (state->layers.size() > layers_before) layer = state->layers.back().blob.digest;
-    steps_.push_back({step, name, std::string(trim(instruction.original)), since(started), layer});
+    steps_.push_back({step, name, std::string(trim(instruction.original)), since(started), layer, *outcome});
   }
   return state;
 }
@@ -84,10 +88,12 @@ Result<StageState> StageExecutor::start(std::size_t index, const std::string& na
     return std::unexpected(ok.error());
   const std::string& image = std::get<df::FromCommand>(from.command).image;
   if (iequals(image, "scratch")) {
-    StageState state{name, {}, {}, {}, {}};
-    state.image.architecture = session_.config.platform.architecture;
-    state.image.os = session_.config.platform.os;
-    state.image.variant = session_.config.platform.variant;
+    StageState state{name, {}, {}, {}, {}, std::nullopt, true};
+    const auto& platform = session_.config.platform;
+    state.image.architecture = platform.architecture;
+    state.image.os = platform.os;
+    state.image.variant = platform.variant;
+    state.cache_key = cache::scratch_key(fmt::format("{}/{}/{}", platform.os, platform.architecture, platform.variant));
     return with_default_path(std::move(state));
   }
   if (auto parent = df::find_stage(dockerfile_, image, index)) {
@@ -103,7 +109,7 @@ Result<StageState> StageExecutor::start(std::size_t index, const std::string& na
 Result<StageState> StageExecutor::from_image(const std::string& reference, const std::string& name, int step) {
   auto pulled = session_.images.pull(reference, step);
   if (!pulled) return std::unexpected(pulled.error());
-  StageState state{name, (*pulled)->config, {}, (*pulled)->layers, {}};
+  StageState state{name, (*pulled)->config, {}, (*pulled)->layers, {}, cache::base_key((*pulled)->manifest_digest), true};
   if (!state.image.config.on_build.empty()) {
     // Triggers are recorded by ONBUILD but not run by this builder yet;
     // like Docker, a child image does not inherit them.
@@ -114,38 +120,77 @@ Result<StageState> StageExecutor::from_image(const std::string& reference, const
   return with_default_path(std::move(state));
 }
 
-Result<void> StageExecutor::execute(StageState& state, std::size_t index, const df::Instruction& written, int step) {
-  if (std::holds_alternative<df::ArgCommand>(written.command))
-    return df::declare_args(written, build_args_, global_args_, state.args, dockerfile_.escape, dockerfile_.file);
+Result<std::optional<std::string>> StageExecutor::execute(StageState& state, std::size_t index,
+                                                          const df::Instruction& written, int step) {
+  if (std::holds_alternative<df::ArgCommand>(written.command)) {
+    auto declared =
+        df::declare_args(written, build_args_, global_args_, state.args, dockerfile_.escape, dockerfile_.file);
+    if (!declared) return std::unexpected(declared.error());
+    return std::nullopt;
+  }
 
   df::Instruction instruction = written;
   if (auto ok = df::expand_variables(instruction, state.expansion_vars(), dockerfile_.escape, dockerfile_.file); !ok)
-    return ok;
-  SourceRoots sources(session_, dockerfile_, finished_, index);
+    return std::unexpected(ok.error());
   std::string created_by(trim(written.original));
-  std::optional<ImageLayer> layer;
-  if (const auto* run = std::get_if<df::RunCommand>(&instruction.command)) {
-    auto outcome = run_step(session_, sources, state, *run, step);
-    if (!outcome) return std::unexpected(outcome.error());
-    created_by = outcome->created_by;
-    layer = std::move(outcome->layer);
-  } else if (const auto* copy = std::get_if<df::CopyCommand>(&instruction.command)) {
-    auto copied = copy_step(session_, sources, state, *copy, step);
-    if (!copied) return std::unexpected(copied.error());
-    layer = std::move(*copied);
-  } else {
+  bool writes_files = std::holds_alternative<df::RunCommand>(instruction.command) ||
+                      std::holds_alternative<df::CopyCommand>(instruction.command) ||
+                      std::holds_alternative<df::WorkdirCommand>(instruction.command);
+  if (!std::holds_alternative<df::RunCommand>(instruction.command) &&
+      !std::holds_alternative<df::CopyCommand>(instruction.command))
     image::apply_metadata(state.image.config, state.metadata, instruction.command);
-    if (std::holds_alternative<df::WorkdirCommand>(instruction.command)) {
-      auto made = workdir_step(state);
+
+  std::optional<ImageLayer> layer;
+  std::optional<std::string> outcome;
+  if (!writes_files) {
+    if (state.cache_key) state.cache_key = metadata_step_key(state, created_by);
+  } else {
+    SourceRoots sources(session_, dockerfile_, finished_, index);
+    bool caching = session_.cache.reads() || session_.cache.writes();
+    std::optional<oci::Digest> key;
+    if (caching) key = filesystem_step_key(session_, sources, state, instruction.command, step);
+    std::optional<CacheHit> hit;
+    if (key && state.cache_lookups && session_.cache.reads()) hit = session_.cache.lookup(*key, step);
+    if (hit) {
+      layer = std::move(hit->layer);
+      created_by = hit->entry.created_by;
+      outcome = fmt::format("hit-{}", tier_name(hit->tier));
+    } else {
+      state.cache_lookups = false;
+      auto made = run_filesystem_step(state, sources, instruction.command, created_by, step);
       if (!made) return std::unexpected(made.error());
       layer = std::move(*made);
+      if (key) outcome = "miss";
     }
+    if (key) record(state, *key, std::string(trim(written.original)), created_by, layer);
+    state.cache_key = key;
   }
   image::HistoryEntry entry{image::image_timestamp(session_.config.source_date_epoch), created_by, "", "",
                             !layer.has_value()};
   state.image.history.push_back(std::move(entry));
   if (layer) state.layers.push_back(std::move(*layer));
-  return {};
+  return outcome;
+}
+
+Result<std::optional<ImageLayer>> StageExecutor::run_filesystem_step(StageState& state, SourceRoots& sources,
+                                                                     const df::Command& command,
+                                                                     std::string& created_by, int step) {
+  if (const auto* run = std::get_if<df::RunCommand>(&command)) {
+    auto outcome = run_step(session_, sources, state, *run, step);
+    if (!outcome) return std::unexpected(outcome.error());
+    created_by = outcome->created_by;
+    return std::move(outcome->layer);
+  }
+  if (const auto* copy = std::get_if<df::CopyCommand>(&command)) return copy_step(session_, sources, state, *copy, step);
+  return workdir_step(state);
+}
+
+void StageExecutor::record(const StageState& state, const oci::Digest& key, std::string instruction,
+                           const std::string& created_by, const std::optional<ImageLayer>& layer) {
+  cache::CacheEntry entry{key, *state.cache_key, std::move(instruction), std::nullopt, created_by,
+                          session_.cache.writer()};
+  if (layer) entry.layer = cache::EntryLayer{layer->blob, layer->diff_id};
+  session_.cache.record({std::move(entry), layer});
 }
 
 // BuildKit makes WORKDIR's directory, owned by the stage's USER, in a layer

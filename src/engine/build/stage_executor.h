@@ -6,6 +6,12 @@
 // directory) add a layer. Each instruction adds a history entry
 // (empty_layer when it added no layer), except ARG, as in BuildKit.
 //
+// Build cache: each stage keeps a key chain (step_key_inputs.h). A step that
+// writes to the filesystem is first looked up in the build cache; a hit
+// takes the entry's layer (downloaded only if a later step runs on it) and
+// logs CACHED [tenant|global]; the stage's first miss runs that step and
+// every later one. Every keyed step is recorded for the cache export.
+//
 // Contract: stages a stage depends on must be in `finished` already (the
 // solver runs them in stages_for_target order). Each step is logged and
 // recorded in `steps`. Errors stop the stage at once and are logged as the
@@ -22,6 +28,7 @@
 
 #include "common/error.h"
 #include "engine/build/build_session.h"
+#include "engine/build/source_roots.h"
 #include "engine/build/stage_state.h"
 #include "engine/dockerfile/instructions.h"
 
@@ -34,6 +41,8 @@ struct StepRecord {
   std::string instruction;
   std::chrono::milliseconds duration{0};
   std::optional<oci::Digest> layer;
+  // Steps with a cache key: "hit-tenant", "hit-global" or "miss".
+  std::optional<std::string> cache;
 };
 
 class StageExecutor {
@@ -49,8 +58,16 @@ class StageExecutor {
  private:
   Result<StageState> start(std::size_t index, const std::string& name, int step);
   Result<StageState> from_image(const std::string& reference, const std::string& name, int step);
-  Result<void> execute(StageState& state, std::size_t index, const dockerfile::Instruction& instruction, int step);
+  // The step's cache outcome when it has a key.
+  Result<std::optional<std::string>> execute(StageState& state, std::size_t index,
+                                             const dockerfile::Instruction& instruction, int step);
+  Result<std::optional<ImageLayer>> run_filesystem_step(StageState& state, SourceRoots& sources,
+                                                        const dockerfile::Command& command, std::string& created_by,
+                                                        int step);
   Result<std::optional<ImageLayer>> workdir_step(StageState& state);
+  // Notes a keyed step for the cache export.
+  void record(const StageState& state, const oci::Digest& key, std::string instruction,
+              const std::string& created_by, const std::optional<ImageLayer>& layer);
 
   BuildSession& session_;
   const dockerfile::Dockerfile& dockerfile_;

@@ -3,6 +3,7 @@
 // FROM <stage>, COPY --from=<stage> and RUN --mount from=<stage> see.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "engine/dockerfile/shell_lex.h"
 #include "engine/image/image_config.h"
 #include "engine/image/metadata.h"
+#include "oci/digest.h"
 
 namespace strata::engine::build {
 
@@ -19,6 +21,12 @@ struct StageState {
   image::StageMetadata metadata;
   std::vector<ImageLayer> layers;  // lowest first
   dockerfile::Variables args;      // ARGs declared in this stage
+  // The build cache's key chain so far (engine/cache/step_key.h); nullopt
+  // once a step could not be keyed (ADD from a URL): nothing after it is
+  // looked up or exported.
+  std::optional<oci::Digest> cache_key;
+  // False after the stage's first cache miss: every later step runs.
+  bool cache_lookups = true;
 
   // What $VAR means in this stage's instructions: its ARGs, overridden by
   // the config's environment (ENV wins, as in Docker).

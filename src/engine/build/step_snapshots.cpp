@@ -17,7 +17,16 @@ StepSnapshots::~StepSnapshots() { (void)discard_all(); }
 Result<snapshot::Mount> StepSnapshots::prepare(const std::vector<ImageLayer>& layers) {
   std::vector<fs::path> parents;
   parents.reserve(layers.size());
-  for (const auto& layer : layers) parents.push_back(layer.dir);
+  for (const auto& layer : layers) {
+    if (!layer.dir.empty()) {
+      parents.push_back(layer.dir);
+      continue;
+    }
+    if (!fetcher_) return fail("SNAPSHOT_INVALID", fmt::format("layer {} is not available", layer.blob.digest.str()));
+    auto dir = fetcher_(layer);
+    if (!dir) return std::unexpected(dir.error());
+    parents.push_back(*dir);
+  }
   auto mount = snapshots_.prepare(parents, fmt::format("{}-{}", prefix_, ++next_));
   if (!mount) return std::unexpected(mount.error());
   held_.push_back(*mount);

@@ -4,6 +4,11 @@
 // the lower dir of the steps above (it is already in overlay whiteout form).
 // Mounts used only to read (COPY --from a stage) are discarded.
 //
+// A layer may come without a dir (a layer found in the build cache, not yet
+// downloaded): prepare() then asks the layer fetcher set with
+// fetch_layers_with() for it, so a cached layer is only downloaded when a
+// step actually runs on top of it.
+//
 // Contract: every mount this object made is unmounted and removed, upper dirs
 // included, when it is destroyed (or by discard_all, which reports errors),
 // so a build leaves no mount behind whichever way it ends. Mount ids are
@@ -12,6 +17,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +36,10 @@ class StepSnapshots {
   ~StepSnapshots();
   StepSnapshots(const StepSnapshots&) = delete;
   StepSnapshots& operator=(const StepSnapshots&) = delete;
+
+  // Where an undownloaded layer's unpacked dir is (fetching it if needed).
+  using LayerFetcher = std::function<Result<std::filesystem::path>(const ImageLayer&)>;
+  void fetch_layers_with(LayerFetcher fetcher) { fetcher_ = std::move(fetcher); }
 
   // Mounts `layers` (lowest first) under a fresh upper dir.
   Result<snapshot::Mount> prepare(const std::vector<ImageLayer>& layers);
@@ -51,6 +61,7 @@ class StepSnapshots {
   layer::LayerWriteOptions layer_options_;
   std::size_t next_ = 0;
   std::vector<snapshot::Mount> held_;
+  LayerFetcher fetcher_;
 };
 
 }  // namespace strata::engine::build

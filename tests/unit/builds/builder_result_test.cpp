@@ -13,7 +13,8 @@ TEST(BuilderResult, ReadyResultBecomesTheBuildResult) {
                      digest("c") + R"(","image":"h/builds/b@x","layers":[{"digest":")" + digest("l") +
                      R"(","size":1}],"base_images":[{"ref":"h/base/busybox:1","digest":")" + digest("b") +
                      R"("}],"steps":[{"instruction":"RUN a","duration_ms":12,"cache":"hit-global"},)"
-                     R"({"instruction":"COPY . /","duration_ms":3}],"duration_ms":99})";
+                     R"({"instruction":"FROM busybox","duration_ms":1},)"
+                     R"({"instruction":"COPY . /","duration_ms":3,"cache":"miss"}],"duration_ms":99})";
   auto outcome = parse_builder_result(json, "strata 0.1.0");
   ASSERT_TRUE(outcome) << outcome.error().message;
   const auto& result = std::get<BuildResult>(*outcome);
@@ -27,7 +28,9 @@ TEST(BuilderResult, ReadyResultBecomesTheBuildResult) {
   ASSERT_EQ(result.steps.size(), 2u);
   EXPECT_EQ(result.steps[0].outcome, CacheOutcome::hit_global);
   EXPECT_EQ(result.steps[0].duration, std::chrono::milliseconds(12));
-  EXPECT_EQ(result.steps[1].outcome, CacheOutcome::miss);  // no cache member: the step ran
+  // FROM has no cache key, so it is not in the cache report.
+  EXPECT_EQ(result.steps[1].instruction, "COPY . /");
+  EXPECT_EQ(result.steps[1].outcome, CacheOutcome::miss);
 }
 
 TEST(BuilderResult, FailedResultCarriesTheError) {

@@ -1,8 +1,10 @@
 // Base images for FROM and COPY --from=<image>: resolves a reference for the
 // build's platform (mirrors, our registry with the build's token, index
-// selection), reads its config and makes sure each layer is unpacked in the
-// snapshotter (downloaded, diff-id checked and unpacked in overlay-lower form
-// once per host; later builds reuse the unpacked dir).
+// selection) and reads its config. Layers are unpacked lazily: unpack() is
+// called (through StepSnapshots) when a step first mounts them, so a build
+// whose steps all come from the build cache downloads no base layer. Each is
+// downloaded, diff-id checked and unpacked in overlay-lower form once per
+// host; later builds reuse the unpacked dir.
 //
 // Contract: pulls each reference once per build and keeps the result for the
 // ImagePuller's lifetime. Not thread-safe. Errors keep the registry's codes
@@ -31,7 +33,7 @@ struct PulledImage {
   remote::RemoteImage location;       // after mirrors
   oci::Digest manifest_digest;        // of the platform's image manifest
   image::ImageConfig config;
-  std::vector<ImageLayer> layers;     // lowest first, unpacked
+  std::vector<ImageLayer> layers;     // lowest first; dir empty until unpack()
 };
 
 class ImagePuller {

@@ -81,12 +81,14 @@ std::optional<oci::Digest> filesystem_step_key(BuildSession& session, SourceRoot
   if (!stage.cache_key) return std::nullopt;
   const auto& config = stage.image.config;
   cache::StepInputs inputs;
-  inputs.environment = stage.run_env();
-  std::sort(inputs.environment.begin(), inputs.environment.end());
   inputs.user = config.user;
   inputs.workdir = config.working_dir;
   inputs.shell = config.shell;
   if (const auto* run = std::get_if<df::RunCommand>(&command)) {
+    // What RUN sees of ENV and ARG is its process environment; COPY and
+    // WORKDIR only see variables through their expanded text.
+    inputs.environment = stage.run_env();
+    std::sort(inputs.environment.begin(), inputs.environment.end());
     if (!add_run(session, sources, inputs, *run, step)) return std::nullopt;
   } else if (const auto* copy = std::get_if<df::CopyCommand>(&command)) {
     if (!add_copy(session, sources, inputs, *copy, step)) return std::nullopt;

@@ -1,7 +1,8 @@
 // The cache key of a step that writes to the filesystem (RUN, COPY/ADD,
 // WORKDIR), from the stage's key chain and the step's inputs as issue 6 and
 // engine/cache/step_key.h list them: the canonical expanded instruction, the
-// environment the step sees (ENV and ARGs), user, workdir, shell, network,
+// environment a RUN sees (ENV and ARGs; COPY and WORKDIR see variables only
+// through their expanded text), user, workdir, shell, network,
 // the content of what it reads (COPY/ADD sources and bind mounts: the
 // context's files after .dockerignore by content digest, a stage by its
 // cache key, an image by its manifest digest), secret ids and variable names

@@ -86,9 +86,12 @@ class BlobFile {
 };
 
 // A file being filled with a blob's content, hashed (sha256) as the bytes
-// arrive. Writes are gathered into 1 MiB writes and writeback is started every
-// few MiB (sync_file_range) so the fdatasync at commit has little left to do.
-// Memory use is the 1 MiB buffer, whatever the blob size.
+// arrive. Writes are gathered into 1 MiB writes that bypass the page cache
+// (O_DIRECT) while they are whole, aligned blocks, which is most of a large
+// blob; the rest (an odd-sized tail, a filesystem without direct I/O) is
+// written through the page cache with writeback started every few MiB
+// (sync_file_range). Either way the fdatasync at commit has little left to
+// do. Memory use is the 1 MiB buffer, whatever the blob size.
 //
 // Two kinds, both made by BlobStore:
 //  - temporary (BlobStore::create_writer): the file lives in tmp/ and is

@@ -1,23 +1,21 @@
 #include "builds/build_token.h"
 
+#include "builds/cache_names.h"
+
 namespace strata::builds {
 
 CachePlan cache_plan(const Build& build) {
   const BuildRequest& request = build.request;
-  std::optional<std::string> global;
-  if (!request.global_cache_key.empty()) global = "cache/global/" + request.global_cache_key;
+  // An absent (empty) scope or key names no repository.
+  std::optional<std::string> global = global_cache_repository(request.global_cache_key);
   CachePlan plan;
   if (request.is_admin_build) {
-    if (global) {
-      plan.import.push_back(*global);
-      plan.export_to = *global;
-    }
+    if (global) plan.import.push_back(*global);
+    plan.export_to = std::move(global);
     return plan;
   }
-  if (!request.cache_scope.empty()) {
-    plan.import.push_back("cache/" + request.cache_scope);
-    plan.export_to = plan.import.back();
-  }
+  plan.export_to = tenant_cache_repository(request.cache_scope);
+  if (plan.export_to) plan.import.push_back(*plan.export_to);
   if (global) plan.import.push_back(*global);
   return plan;
 }

@@ -11,6 +11,8 @@
 // A regular build's scope S is its request's cache_scope (a tenant's own id;
 // an operator build may have none, and then reads and writes no tenant
 // cache). Shared namespaces are the operator's pull patterns for base images.
+// The cache repository names come from cache_names.h; a scope or key that
+// breaks its rules there names no repository, so it adds no grant.
 //
 // BuildTokens mints the token (subject "build:<id>", lifetime = the build's
 // timeout + 300 s so a slow push still finishes) and revokes it when the

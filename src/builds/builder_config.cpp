@@ -3,10 +3,22 @@
 #include <nlohmann/json.hpp>
 
 #include "builds/build_token.h"
+#include "builds/cache_names.h"
 
 namespace strata::builds {
 
 using nlohmann::json;
+
+namespace {
+
+json cache_registry_json(const CacheRegistry& registry) {
+  json doc = {{"url", registry.url}};
+  if (!registry.username.empty()) doc["username"] = registry.username;
+  if (!registry.password.empty()) doc["password"] = registry.password;
+  return doc;
+}
+
+}  // namespace
 
 std::string builder_config_json(const Build& build, const BuilderSetup& setup) {
   const BuildRequest& request = build.request;
@@ -17,10 +29,6 @@ std::string builder_config_json(const Build& build, const BuilderSetup& setup) {
     secrets.push_back(std::move(secret));
   }
   CachePlan plan = cache_plan(build);
-  // RUN --mount=type=cache directories are shared only within one cache scope.
-  std::string mount_scope = request.is_admin_build ? "global-" + request.global_cache_key
-                            : request.cache_scope.empty() ? "operator"
-                                                          : request.cache_scope;
   json doc = {
       {"id", build.id},
       {"context_dir", setup.context_dir.string()},
@@ -34,13 +42,14 @@ std::string builder_config_json(const Build& build, const BuilderSetup& setup) {
       {"secrets", std::move(secrets)},
       {"timeout_seconds", request.timeout.count()},
       {"work_dir", setup.work_dir.string()},
-      {"cache_mount_scope", mount_scope},
+      {"cache_mount_scope", cache_mount_scope(request)},
       {"result_path", setup.result_path.string()},
       {"is_admin_build", request.is_admin_build},
       {"global_cache_key", request.global_cache_key.empty() ? json(nullptr) : json(request.global_cache_key)},
       {"cache_import", plan.import},
       {"cache_export", plan.export_to ? json(*plan.export_to) : json(nullptr)},
   };
+  if (setup.cache_registry) doc["cache_registry"] = cache_registry_json(*setup.cache_registry);
   return doc.dump(2, ' ', false, json::error_handler_t::replace);
 }
 

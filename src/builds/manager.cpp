@@ -24,10 +24,6 @@ namespace fs = std::filesystem;
 constexpr auto kSupervisePoll = 100ms;
 constexpr std::string_view kInterrupted = "interrupted by server restart";
 
-std::unexpected<Error> field_error(std::string_view field, std::string_view message) {
-  return fail(std::string(kFieldInvalid), fmt::format("{}: {}", field, message), std::string(field));
-}
-
 void remove_tree(const fs::path& path) {
   std::error_code ec;
   fs::remove_all(path, ec);
@@ -344,7 +340,8 @@ Result<BuilderSetup> BuildManager::prepare(const Build& build, const Run& run) {
                      .registry_token = run.token,
                      .work_dir = options_.work_dir,
                      .result_path = paths.run_dir / "result.json",
-                     .secret_files = {}};
+                     .secret_files = {},
+                     .cache_registry = options_.cache_registry};
   for (const auto& secret : build.request.secrets) {
     auto file = secrets_.find(secret.id);
     if (!file) return fail("SECRET_UNKNOWN", fmt::format("secret \"{}\" is no longer in the secret store", secret.id));

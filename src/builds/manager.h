@@ -4,7 +4,8 @@
 // <hex>.dockerfile, and inserts a queued build), and N worker threads take
 // queued builds in FIFO order with a compare-and-set claim. Per build a
 // worker unpacks the context into <work>/contexts/<id>/, mints the build's
-// registry token (build_token.h), writes <work>/builds/<id>/build.json, runs
+// registry token (build_token.h), writes <work>/builds/<id>/build.json (0600:
+// it holds the token and any cache registry password), runs
 // `strata builder` (builder_process.h) with its output streaming into the
 // event log, records the result and the final status, revokes the token and
 // removes the context. Timeouts stop the builder and fail the build with
@@ -34,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +44,7 @@
 #include "builds/build_store.h"
 #include "builds/build_token.h"
 #include "builds/builder_config.h"
+#include "builds/cache_registry.h"
 #include "builds/builder_process.h"
 #include "builds/event_log.h"
 #include "builds/request_parser.h"
@@ -58,6 +61,7 @@ struct ManagerOptions {
   SourceLimits source_limits{};    // applied to every uploaded archive
   std::string registry_url;        // how the builder reaches our registry, "http://127.0.0.1:8083"
   std::string registry_host;       // in image references, "registry.example.com"
+  std::optional<CacheRegistry> cache_registry{};  // unset: cache repositories on our registry
   std::filesystem::path builder_executable = "/proc/self/exe";
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
   std::string engine_version;

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "builds/cache_names.h"
+#include "builds/field_error.h"
 #include "common/unique_fd.h"
 #include "http/multipart.h"
 
@@ -25,14 +27,6 @@ constexpr std::string_view kTextFields[] = {
     "dockerfile", "dockerfile_path", "cache_scope", "global_cache_key", "is_admin_build", "build_args",
     "target",     "secrets",         "timeout_seconds", "network_mode"};
 
-std::unexpected<Error> field_error(std::string_view field, std::string_view what) {
-  return fail(std::string(kFieldInvalid), fmt::format("{}: {}", field, what), std::string(field));
-}
-
-std::unexpected<Error> forbidden(std::string_view field, std::string_view what) {
-  return fail(std::string(kForbidden), std::string(what), std::string(field));
-}
-
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
 
@@ -41,16 +35,6 @@ template <class First, class Rest>
 bool matches(std::string_view text, std::size_t min, std::size_t max, First first, Rest rest) {
   if (text.size() < min || text.size() > max || !first(text.front())) return false;
   return std::all_of(text.begin() + 1, text.end(), rest);
-}
-
-bool is_valid_cache_scope(std::string_view scope) {
-  return scope != "global" &&
-         matches(scope, 2, 63, is_lower_alnum, [](char c) { return is_lower_alnum(c) || c == '-'; });
-}
-
-bool is_valid_global_cache_key(std::string_view key) {
-  return matches(key, 1, 64, is_lower_alnum,
-                 [](char c) { return is_lower_alnum(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 bool is_valid_variable_name(std::string_view name) {
@@ -134,14 +118,21 @@ Result<std::vector<SecretRequest>> parse_secrets(std::string_view text, const Se
 }
 
 // The caller's cache scope: a tenant's is its own id, whatever else it asks.
+// The id goes through the scope rules too: a tenant id can be valid (say
+// "acme-") without being a repository path component.
 Result<std::string> authorize_cache_scope(const std::optional<std::string_view>& asked,
                                           const auth::Principal& caller) {
-  if (asked && !is_valid_cache_scope(*asked))
-    return field_error("cache_scope", "must match [a-z0-9][a-z0-9-]{1,62} and not be \"global\"");
+  if (asked) {
+    if (auto valid = validate_cache_scope(*asked); !valid) return std::unexpected(valid.error());
+  }
   if (caller.is_operator()) return std::string(asked.value_or(""));
   if (asked && *asked != caller.tenant)
     return forbidden("cache_scope", fmt::format("cache_scope: a tenant may only use its own cache scope \"{}\"",
                                                 caller.tenant));
+  if (!validate_cache_scope(caller.tenant))
+    return field_error("cache_scope", fmt::format("the tenant id \"{}\" is not a valid cache scope (one repository "
+                                                  "path component); ask the operator for a new tenant id",
+                                                  caller.tenant));
   return caller.tenant;
 }
 
@@ -251,8 +242,7 @@ Result<ValidatedForm> validate_build_form(const FormFields& fields, const oci::D
   if (!scope) return std::unexpected(scope.error());
   request.cache_scope = std::move(*scope);
   if (auto key = field(fields, "global_cache_key")) {
-    if (!is_valid_global_cache_key(*key))
-      return field_error("global_cache_key", "must match [a-z0-9][a-z0-9._-]{0,63}");
+    if (auto valid = validate_global_cache_key(*key); !valid) return std::unexpected(valid.error());
     request.global_cache_key = *key;
   }
   if (auto text = field(fields, "build_args")) {

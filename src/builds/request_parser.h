@@ -5,9 +5,11 @@
 //   source            file part, the context archive (required)
 //   dockerfile        Dockerfile text (else dockerfile_path in the context)
 //   dockerfile_path   relative path in the context, no ".." (default Dockerfile)
-//   cache_scope       [a-z0-9][a-z0-9-]{1,62}, not "global"; a tenant may give
-//                     only its own id (the default), the operator any scope
-//   global_cache_key  [a-z0-9][a-z0-9._-]{0,63}
+//   cache_scope       a cache scope (cache_names.h: one repository path
+//                     component, 2-63 characters, not "global"); a tenant may
+//                     give only its own id (the default), the operator any
+//   global_cache_key  a global cache key (cache_names.h: one repository path
+//                     component, 1-64 characters)
 //   is_admin_build    true|1|false|0; true needs the operator role
 //   build_args        JSON object of strings, keys [A-Za-z_][A-Za-z0-9_]*
 //   target            stage name [A-Za-z0-9_][A-Za-z0-9._-]{0,127}
@@ -34,6 +36,7 @@
 
 #include "auth/principal.h"
 #include "builds/build_record.h"
+#include "builds/field_error.h"
 #include "builds/secret_store.h"
 #include "builds/source_archive.h"
 #include "common/error.h"
@@ -41,9 +44,6 @@
 #include "oci/digest.h"
 
 namespace strata::builds {
-
-inline constexpr std::string_view kFieldInvalid = "FIELD_INVALID";
-inline constexpr std::string_view kForbidden = "FORBIDDEN";
 
 // An uploaded archive in a staging file, removed when the owner goes away
 // unless it was moved elsewhere first (take_file()).

@@ -4,14 +4,16 @@
 // auth_flags.h, STRATA_SHARED_NAMESPACES, STRATA_ANONYMOUS_PULL,
 // STRATA_PUBLIC_URL, and for builds STRATA_MAX_CONCURRENT_BUILDS,
 // STRATA_SECRETS_DIR, STRATA_BUILDER_WORK_DIR, STRATA_RETRY_INTERRUPTED,
-// STRATA_MAX_SOURCE_BYTES, STRATA_REGISTRY_HOST) and an embedded default, so
-// it runs with no setup: the first start creates the signing keys and a
-// bootstrap operator key in the data directory. Registry authorization
-// cannot be switched off. The OpenAPI description is served at
+// STRATA_MAX_SOURCE_BYTES, STRATA_REGISTRY_HOST, STRATA_CACHE_REGISTRY,
+// STRATA_CACHE_REGISTRY_USERNAME, STRATA_CACHE_REGISTRY_PASSWORD) and an
+// embedded default, so it runs with no setup: the first start creates the
+// signing keys and a bootstrap operator key in the data directory. Registry
+// authorization cannot be switched off. The OpenAPI description is served at
 // GET /openapi.yaml.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "auth/revocation_api.h"
 #include "auth/token_endpoint.h"
 #include "builds/build_service.h"
+#include "builds/cache_registry.h"
 #include "cli/auth_flags.h"
 #include "cli/commands.h"
 #include "cli/openapi.h"
@@ -47,6 +50,9 @@ struct ServeOptions {
   bool retry_interrupted = false;
   std::uint64_t max_source_bytes = std::uint64_t{1} << 30;
   std::string registry_host;  // empty: the bound host:port
+  std::string cache_registry;  // empty: cache repositories on this registry
+  std::string cache_registry_username;
+  std::string cache_registry_password;  // a secret: never logged
 };
 
 // The engine version recorded in every build's provenance.
@@ -95,7 +101,24 @@ std::string local_registry_url(const std::string& host, std::uint16_t port) {
   return "http://" + host_port(any ? "127.0.0.1" : host, port);
 }
 
-builds::BuildServiceOptions build_options(const ServeOptions& options) {
+// The cache registry options, checked before anything starts; unset gives
+// none. Messages name the options, not their values, so no password shows.
+Result<std::optional<builds::CacheRegistry>> cache_registry(const ServeOptions& options) {
+  bool has_credentials = !options.cache_registry_username.empty() || !options.cache_registry_password.empty();
+  if (options.cache_registry.empty()) {
+    if (has_credentials)
+      return fail("CONFIG_INVALID", "--cache-registry-username/--cache-registry-password need --cache-registry");
+    return std::nullopt;
+  }
+  auto url = builds::normalize_registry_url(options.cache_registry);
+  if (!url) return fail(url.error().code, "--cache-registry: " + url.error().message);
+  if (options.cache_registry_username.empty() != options.cache_registry_password.empty())
+    return fail("CONFIG_INVALID", "--cache-registry-username and --cache-registry-password go together");
+  return builds::CacheRegistry{std::move(*url), options.cache_registry_username, options.cache_registry_password};
+}
+
+builds::BuildServiceOptions build_options(const ServeOptions& options,
+                                          std::optional<builds::CacheRegistry> cache_registry) {
   auto data_dir = std::filesystem::absolute(options.data_dir);
   builds::BuildServiceOptions build;
   build.manager.data_dir = data_dir;
@@ -105,6 +128,7 @@ builds::BuildServiceOptions build_options(const ServeOptions& options) {
   build.manager.retry_interrupted = options.retry_interrupted;
   build.manager.source_limits.max_content_bytes = options.max_source_bytes;
   build.manager.engine_version = kEngineVersion;
+  build.manager.cache_registry = std::move(cache_registry);
   if (!options.secrets_dir.empty()) build.secrets_dir = std::filesystem::absolute(options.secrets_dir);
   return build;
 }
@@ -134,6 +158,14 @@ int serve(const ServeOptions& options) {
     spdlog::error("{}: {}", address.error().message, address.error().detail);
     return 2;
   }
+  auto cache = cache_registry(options);
+  if (!cache) {
+    spdlog::error("{}", cache.error().message);
+    return 2;
+  }
+  if (*cache)
+    spdlog::info("build cache repositories on {}{}", (*cache)->url,
+                 (*cache)->username.empty() ? "" : " as " + (*cache)->username);
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
@@ -151,7 +183,7 @@ int serve(const ServeOptions& options) {
     spdlog::error("cannot set up authentication in {}: {}", options.data_dir, auth.error().message);
     return 1;
   }
-  auto builds = builds::BuildService::open(build_options(options), **auth);
+  auto builds = builds::BuildService::open(build_options(options, std::move(*cache)), **auth);
   if (!builds) {
     spdlog::error("cannot open the build service in {}: {}", options.data_dir, builds.error().message);
     return 1;
@@ -245,6 +277,16 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--registry-host", options->registry_host,
                   "registry host[:port] used in build image references (default the listen address)")
       ->envname("STRATA_REGISTRY_HOST");
+  cmd->add_option("--cache-registry", options->cache_registry,
+                  "base URL (http:// or https://) of the registry that holds the build cache repositories "
+                  "(default this server's registry)")
+      ->envname("STRATA_CACHE_REGISTRY");
+  cmd->add_option("--cache-registry-username", options->cache_registry_username,
+                  "user name for --cache-registry (basic auth)")
+      ->envname("STRATA_CACHE_REGISTRY_USERNAME");
+  cmd->add_option("--cache-registry-password", options->cache_registry_password,
+                  "password for --cache-registry (prefer the environment variable: arguments are visible to ps)")
+      ->envname("STRATA_CACHE_REGISTRY_PASSWORD");
   cmd->callback([options] { set_exit_code(serve(*options)); });
 }
 

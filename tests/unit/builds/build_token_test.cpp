@@ -95,6 +95,19 @@ TEST(CachePlan, TenantCacheIsLookedUpBeforeGlobal) {
   EXPECT_EQ(admin.export_to, "cache/global/node");
 }
 
+TEST(CachePlan, NamesThatBreakTheRulesGiveNoCacheAndNoGrant) {
+  // Records are validated when submitted; this guards older or altered ones.
+  Build build = make_build("acme", "../global/node", "Node", false);
+  CachePlan plan = cache_plan(build);
+  EXPECT_TRUE(plan.import.empty());
+  EXPECT_FALSE(plan.export_to);
+  AccessSets expected{{"builds/babcdefghijklmnopqrst", "library/**", "base/**"}, {"builds/babcdefghijklmnopqrst"}};
+  EXPECT_EQ(access_of(build_grants(build, kShared)), expected);
+  CachePlan admin = cache_plan(make_build("", "", "a/b", true));
+  EXPECT_TRUE(admin.import.empty());
+  EXPECT_FALSE(admin.export_to);
+}
+
 class BuildTokensTest : public ::testing::Test {
  protected:
   void SetUp() override {

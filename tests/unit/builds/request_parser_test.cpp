@@ -110,17 +110,36 @@ TEST(ValidateBuildForm, TenantNamingAnotherCacheScopeIsForbidden) {
   EXPECT_EQ(own->request.cache_scope, "acme");
 }
 
-TEST(ValidateBuildForm, CacheScopeFollowsTheTenantGrammar) {
+// The rules themselves are tested in cache_names_test.cpp; these check the
+// form applies them to both fields.
+TEST(ValidateBuildForm, CacheScopeMustBeOneRepositoryPathComponent) {
   for (const std::string& scope : std::vector<std::string>{"global", "a", "Acme", "-acme", "ac/me", "cache/global", "",
-                                                          std::string(64, 'a')})
+                                                          "../acme", "a..b", "a.", std::string(64, 'a')})
     expect_refused(validate({{"cache_scope", scope}}, operator_()), kFieldInvalid, "cache_scope");
+  for (const std::string& scope : std::vector<std::string>{"team-a", "team.a", "team_a"}) {
+    auto form = validate({{"cache_scope", scope}}, operator_());
+    ASSERT_TRUE(form) << scope << ": " << form.error().message;
+    EXPECT_EQ(form->request.cache_scope, scope);
+  }
 }
 
-TEST(ValidateBuildForm, GlobalCacheKeyFollowsItsGrammar) {
-  for (const std::string& key : std::vector<std::string>{"node", "a", "node-20.x_y", std::string(64, 'k')})
+TEST(ValidateBuildForm, TenantInvalidScopeIsRefusedBeforeItsRoleIsChecked) {
+  expect_refused(validate({{"cache_scope", "../globex"}}), kFieldInvalid, "cache_scope");
+  expect_refused(validate({{"cache_scope", "Acme"}}), kFieldInvalid, "cache_scope");
+}
+
+TEST(ValidateBuildForm, TenantWhoseIdIsNoPathComponentGetsAClearRefusal) {
+  // "acme-" is a valid tenant id but cache/acme- is not a repository name.
+  auto refused = validate({}, tenant("acme-"));
+  expect_refused(refused, kFieldInvalid, "cache_scope");
+  EXPECT_NE(refused.error().message.find("\"acme-\""), std::string::npos) << refused.error().message;
+}
+
+TEST(ValidateBuildForm, GlobalCacheKeyMustBeOneRepositoryPathComponent) {
+  for (const std::string& key : std::vector<std::string>{"node", "a", "node-20.x_y", "global", std::string(64, 'k')})
     EXPECT_TRUE(validate({{"global_cache_key", key}})) << key;
-  for (const std::string& key :
-       std::vector<std::string>{"", "Node", ".node", "-node", "no/de", "node key", std::string(65, 'k')})
+  for (const std::string& key : std::vector<std::string>{"", "Node", ".node", "-node", "no/de", "node key", "../node",
+                                                        "a..b", "node.", std::string(65, 'k')})
     expect_refused(validate({{"global_cache_key", key}}), kFieldInvalid, "global_cache_key");
 }
 

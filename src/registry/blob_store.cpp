@@ -10,7 +10,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <new>
+
+#include "registry/hashing_ring.h"
 
 namespace strata::registry {
 namespace {
@@ -19,11 +20,11 @@ namespace fs = std::filesystem;
 
 // 1 MiB writes keep syscall count low without holding much memory; writeback
 // is kicked every 8 MiB so dirty pages drain while the upload still streams.
-constexpr std::size_t kBufferSize = 1 << 20;
+constexpr std::size_t kBufferSize = HashingRing::kBufferSize;
 constexpr std::uint64_t kWritebackWindow = 8 << 20;
 // Direct I/O wants buffer address, file offset and length aligned to the
 // device's logical block; 4 KiB covers every block device in use.
-constexpr std::size_t kDirectAlignment = 4096;
+constexpr std::size_t kDirectAlignment = HashingRing::kAlignment;
 
 bool direct_io_fits(const char* data, std::size_t size, std::uint64_t offset) {
   return reinterpret_cast<std::uintptr_t>(data) % kDirectAlignment == 0 &&
@@ -36,16 +37,6 @@ bool set_direct_io(int fd, bool on) {
   if (flags < 0) return false;
   flags = on ? flags | O_DIRECT : flags & ~O_DIRECT;
   return ::fcntl(fd, F_SETFL, flags) == 0;
-}
-
-struct AlignedDelete {
-  void operator()(char* p) const { ::operator delete[](p, std::align_val_t{kDirectAlignment}); }
-};
-using AlignedBuffer = std::unique_ptr<char[], AlignedDelete>;
-
-AlignedBuffer make_buffer() {
-  return AlignedBuffer(
-      static_cast<char*>(::operator new[](kBufferSize, std::align_val_t{kDirectAlignment})));
 }
 
 std::unexpected<Error> io_error(std::string_view what, const fs::path& path, int err = errno) {
@@ -160,16 +151,15 @@ struct BlobWriter::State {
   // resumed file of odd size, a filesystem that refuses) turns it off for
   // good; durability still comes from the fdatasync in commit().
   bool direct = false;
-  oci::Digester hash;
-  std::uint64_t written = 0;         // bytes in the file, all hashed
+  HashingRing ring;                  // the buffer being filled; hashes what was written
+  std::uint64_t written = 0;         // bytes in the file, all handed to the ring
   std::uint64_t writeback_from = 0;  // writeback requested for [0, writeback_from)
-  AlignedBuffer buffer;
-  std::size_t buffered = 0;
+  std::size_t buffered = 0;          // bytes in ring.buffer() not written yet
   bool failed = false;
   bool finished = false;
 
   State(BlobStore s, fs::path f, int d, bool temp, oci::Digester h, std::uint64_t size)
-      : store(std::move(s)), file(std::move(f)), fd(d), temporary(temp), hash(std::move(h)),
+      : store(std::move(s)), file(std::move(f)), fd(d), temporary(temp), ring(std::move(h)),
         written(size), writeback_from(size) {
     direct = written % kDirectAlignment == 0 && set_direct_io(fd, true);
   }
@@ -193,9 +183,13 @@ struct BlobWriter::State {
     (void)set_direct_io(fd, false);
   }
 
-  // Writes bytes straight to the file. Hashing follows the write so the hash
-  // never covers bytes the file lacks; a failed write is cut back off.
-  Result<void> write_out(const char* data, std::size_t size) {
+  // Writes the filled buffer to the file, then hands it to the ring for
+  // hashing, so the hash never covers bytes the file lacks; a failed write
+  // is cut back off.
+  Result<void> flush() {
+    if (buffered == 0) return {};
+    const char* data = ring.buffer();
+    std::size_t size = std::exchange(buffered, 0);
     if (direct && !direct_io_fits(data, size, written)) leave_direct_io();
     int err = write_fully(fd, data, size, written);
     if (err == EINVAL && direct) {  // alignment stricter than ours: go buffered
@@ -207,7 +201,7 @@ struct BlobWriter::State {
       (void)::ftruncate(fd, static_cast<off_t>(written));
       return io_error("write", file, err);
     }
-    hash.update(data, size);
+    ring.hash_buffer(size);
     written += size;
     if (!direct && written - writeback_from >= kWritebackWindow) {
       ::sync_file_range(fd, static_cast<off_t>(writeback_from),
@@ -217,22 +211,9 @@ struct BlobWriter::State {
     return {};
   }
 
-  Result<void> flush() {
-    if (buffered == 0) return {};
-    auto r = write_out(buffer.get(), buffered);
-    buffered = 0;
-    return r;
-  }
-
-  char* ensure_buffer() {
-    if (!buffer) buffer = make_buffer();
-    return buffer.get();
-  }
-
   void close_file() {
     if (fd >= 0) ::close(fd);
     fd = -1;
-    buffer.reset();
     finished = true;
   }
 
@@ -255,14 +236,8 @@ Result<void> BlobWriter::write(std::string_view data) {
   State& s = *state_;
   if (auto r = s.usable(); !r) return r;
   while (!data.empty()) {
-    if (s.buffered == 0 && data.size() >= kBufferSize && !s.direct) {
-      // Large caller buffers go straight to the file, no copy (under direct
-      // I/O they would rarely be aligned; the copy keeps the writes direct).
-      auto r = s.write_out(data.data(), data.size());
-      return r;
-    }
     std::size_t take = std::min(kBufferSize - s.buffered, data.size());
-    std::memcpy(s.ensure_buffer() + s.buffered, data.data(), take);
+    std::memcpy(s.ring.buffer() + s.buffered, data.data(), take);
     s.buffered += take;
     data.remove_prefix(take);
     if (s.buffered == kBufferSize)
@@ -274,11 +249,10 @@ Result<void> BlobWriter::write(std::string_view data) {
 Result<void> BlobWriter::write_from(const ReadFn& read) {
   State& s = *state_;
   if (auto r = s.usable(); !r) return r;
-  char* buffer = s.ensure_buffer();
   for (;;) {
     if (s.buffered == kBufferSize)
       if (auto r = s.flush(); !r) return r;
-    auto n = read(buffer + s.buffered, kBufferSize - s.buffered);
+    auto n = read(s.ring.buffer() + s.buffered, kBufferSize - s.buffered);
     if (!n) {
       (void)s.flush();  // keep what arrived before the stream broke
       return std::unexpected(n.error());
@@ -293,7 +267,7 @@ Result<BlobInfo> BlobWriter::commit(const oci::Digest& expected) {
   if (auto r = s.usable(); !r) return std::unexpected(r.error());
   if (auto r = s.flush(); !r) return std::unexpected(r.error());
 
-  oci::Digest actual = s.hash.finish();
+  oci::Digest actual = s.ring.digester().finish();
   if (expected.algorithm() != actual.algorithm()) {
     s.leave_direct_io();  // the re-read uses an ordinary, unaligned buffer
     auto rehashed = hash_file(s.fd, expected.algorithm(), s.written, s.file);
@@ -351,7 +325,7 @@ Result<oci::Digester> BlobWriter::suspend() {
   auto flushed = s.flush();
   s.close_file();
   if (!flushed) return std::unexpected(flushed.error());
-  return std::move(s.hash);
+  return std::move(s.ring.digester());
 }
 
 // ---- BlobStore --------------------------------------------------------------

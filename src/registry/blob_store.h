@@ -91,7 +91,9 @@ class BlobFile {
 // blob; the rest (an odd-sized tail, a filesystem without direct I/O) is
 // written through the page cache with writeback started every few MiB
 // (sync_file_range). Either way the fdatasync at commit has little left to
-// do. Memory use is the 1 MiB buffer, whatever the blob size.
+// do. Written buffers are hashed on a helper thread while the next one fills
+// (HashingRing). Memory use is one 1 MiB buffer for a blob smaller than that
+// and three for a larger one, whatever its size.
 //
 // Two kinds, both made by BlobStore:
 //  - temporary (BlobStore::create_writer): the file lives in tmp/ and is

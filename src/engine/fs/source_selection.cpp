@@ -91,8 +91,9 @@ class SourceWalker {
       UniqueFd child(::openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!child) return layer::errno_error("open directory", child_real);
       std::size_t mark = out.size();
+      std::string child_rel = entry.rel;  // not out[mark].rel: `out` reallocates as the walk below grows it
       out.push_back(std::move(entry));
-      if (auto ok = walk(child.get(), child_real, out[mark].rel, out); !ok) return ok;
+      if (auto ok = walk(child.get(), child_real, child_rel, out); !ok) return ok;
       if (is_excluded && out.size() == mark + 1) out.pop_back();
     }
     return {};

@@ -162,20 +162,21 @@ void BuildManager::append_status(const Build& build) {
 
 // ---- submit ---------------------------------------------------------------------
 
-// Unpacks the archive once to check it and to find the Dockerfile; the copy
-// the build runs from is unpacked again when it starts.
+// Unpacks the archive to check it and to find the Dockerfile, into
+// `check_dir`/context, which submit() hands to the build as its context (a
+// build started after a restart unpacks the stored archive again). On
+// failure nothing is left in `check_dir`.
 Result<std::string> BuildManager::store_source(const ValidatedForm& form, StagedSource& source,
-                                               oci::Digest& dockerfile_digest) {
+                                               oci::Digest& dockerfile_digest, fs::path& check_dir) {
   char name[] = "check-XXXXXX";
   fs::path scratch = options_.work_dir / "checks";
   std::string pattern = (scratch / name).string();
   if (!::mkdtemp(pattern.data())) return fail("IO", "cannot create a directory to check the source");
-  fs::path check_dir(pattern);
+  check_dir = pattern;
   fs::path context = check_dir / "context";
   auto extracted = extract_source_archive(source.file(), context, options_.source_limits);
   std::optional<Result<std::string>> dockerfile;
   if (extracted && !form.dockerfile_text) dockerfile = find_dockerfile(context, form.request.dockerfile_path);
-  remove_tree(check_dir);
   if (!extracted) {
     if (extracted.error().code == "IO") return std::unexpected(extracted.error());
     return field_error("source", extracted.error().message);
@@ -204,14 +205,25 @@ Result<std::string> BuildManager::store_source(const ValidatedForm& form, Staged
 Result<BuildManager::Submitted> BuildManager::submit(const auth::Principal& caller, ValidatedForm form,
                                                      StagedSource source) {
   oci::Digest dockerfile_digest = oci::Digest::of(oci::DigestAlgorithm::sha256, "");
-  auto stored = store_source(form, source, dockerfile_digest);
+  fs::path check_dir;
+  auto stored = store_source(form, source, dockerfile_digest, check_dir);
+  // Whatever happens below, the check dir goes; its context, once moved, stays.
+  struct RemoveCheckDir {
+    const fs::path& dir;
+    ~RemoveCheckDir() {
+      if (!dir.empty()) remove_tree(dir);
+    }
+  } remove_check_dir{check_dir};
   if (!stored) return std::unexpected(stored.error());
   form.request.dockerfile_digest = dockerfile_digest;
   std::unique_lock lock(mutex_);
   // Claims take the same lock: the build is still queued when its position
-  // is read, and its queued event is logged before a worker adds "building".
+  // is read, its context is in place, and its queued event is logged before
+  // a worker adds "building".
   auto build = store_.insert(caller.is_operator() ? "" : caller.tenant, caller.subject(), std::move(form.request));
   if (!build) return std::unexpected(build.error());
+  std::error_code moved;
+  fs::rename(check_dir / "context", paths_of(build->id).context, moved);  // else prepare() unpacks again
   auto position = store_.queue_position(build->id);
   if (!position) return std::unexpected(position.error());
   append_status(*build);
@@ -229,6 +241,7 @@ Result<Build> BuildManager::cancel(std::string_view id) {
   auto cancelled = store_.transition(id, {BuildStatus::queued}, BuildStatus::cancelled, {.error = "cancelled"});
   if (cancelled) {
     lock.unlock();
+    remove_tree(paths_of(id).context);  // a queued build's context, ready since submit
     append_status(*cancelled);
     spdlog::info("build {} cancelled while queued", id);
     return cancelled;
@@ -323,11 +336,15 @@ struct BuildManager::RunOutcome {
 
 Result<BuilderSetup> BuildManager::prepare(const Build& build, const Run& run) {
   BuildPaths paths = paths_of(build.id);
-  remove_tree(paths.context);
   remove_tree(paths.run_dir);
-  fs::path archive = sources_dir_ / (build.request.source_digest.hex() + ".tar");
-  auto extracted = extract_source_archive(archive, paths.context, options_.source_limits);
-  if (!extracted) return fail(extracted.error().code, "cannot unpack the source: " + extracted.error().message);
+  // The context checked at submit, moved here whole by rename; after a
+  // restart (open() empties contexts/) the stored archive is unpacked again.
+  std::error_code ec;
+  if (!fs::is_directory(paths.context, ec)) {
+    fs::path archive = sources_dir_ / (build.request.source_digest.hex() + ".tar");
+    auto extracted = extract_source_archive(archive, paths.context, options_.source_limits);
+    if (!extracted) return fail(extracted.error().code, "cannot unpack the source: " + extracted.error().message);
+  }
   std::string dockerfile;
   if (build.request.dockerfile_digest) {
     auto text = read_file(sources_dir_ / (build.request.dockerfile_digest->hex() + ".dockerfile"));

@@ -1,9 +1,10 @@
 // BuildManager: runs the build queue. It accepts validated requests (checks
 // the source archive by unpacking it, stores it content-addressed under
 // <data>/sources/<sha256 hex>.tar next to the Dockerfile text used,
-// <hex>.dockerfile, and inserts a queued build), and N worker threads take
-// queued builds in FIFO order with a compare-and-set claim. Per build a
-// worker unpacks the context into <work>/contexts/<id>/, mints the build's
+// <hex>.dockerfile, and inserts a queued build whose context is the checked
+// copy, moved to <work>/contexts/<id>/), and N worker threads take queued
+// builds in FIFO order with a compare-and-set claim. Per build a worker uses
+// that context (or, after a restart, unpacks the stored archive), mints the build's
 // registry token (build_token.h), writes <work>/builds/<id>/build.json (0600:
 // it holds the token and any cache registry password), runs
 // `strata builder` (builder_process.h) with its output streaming into the
@@ -123,7 +124,8 @@ class BuildManager {
   RunOutcome supervise(const Build& build, Run& run, const BuilderSetup& setup, EventLog& log);
   void record(const Build& build, RunOutcome outcome);
   void append_status(const Build& build);
-  Result<std::string> store_source(const ValidatedForm& form, StagedSource& source, oci::Digest& dockerfile_digest);
+  Result<std::string> store_source(const ValidatedForm& form, StagedSource& source, oci::Digest& dockerfile_digest,
+                                   std::filesystem::path& check_dir);
 
   ManagerOptions options_;  // registry address set by start(), before any worker runs
   BuildStore& store_;

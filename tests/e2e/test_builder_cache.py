@@ -167,6 +167,39 @@ COPY --from=build /out.txt /out.txt
         # Same inputs, run for real: the same image as the first build.
         self.assertEqual(again.result["manifest_digest"], first.result["manifest_digest"])
 
+    def test_cached_layer_that_fails_its_checks_reruns_the_stage(self):
+        repo = "cache/liar"
+        first = self.cached_build(Case("liar", APP, APP_FILES), repo)
+        # The COPY's entry now claims another diff-id for its (real) layer:
+        # the lookup cannot tell, the unpack for the RUN after it can.
+        copy_tag = next(t for t in self.tags(repo) if self.entry(repo, t)[1]["instruction"] == APP_STEPS[0])
+        manifest, config = self.entry(repo, copy_tag)
+        config["layer"]["diff_id"] = "sha256:" + "0" * 64
+        forged = json.dumps(config).encode()
+        manifest["config"] = {"mediaType": STEP_CONFIG, "digest": self.client.push_blob(repo, forged),
+                              "size": len(forged)}
+        self.client.push_manifest(repo, copy_tag, json.dumps(manifest).encode(), OCI_MANIFEST)
+
+        again = self.cached_build(Case("liar", APP, APP_FILES, {"FLAVOUR": "spicy"}), repo)
+        self.assertRegex(again.stderr, r"(?m)^#\d+ warning: cached layer sha256:[0-9a-f]{64} cannot be used: .*"
+                                       r"running stage stage-0 again without the cache$")
+        self.assertOutcomes(again, ["miss", "miss", "miss"])
+        image = imagefs.pull(self.client, "builds/" + again.id, "latest")
+        fs = image.filesystem()
+        self.assertFile(fs, "flavour", b"spicy\n")
+        self.assertFile(fs, "app/main.txt", b"main\n")
+        # The COPY layer is the real one, with its real diff-id.
+        self.assertEqual(image.config["rootfs"]["diff_ids"][-3], first.result["layers"][-3]["diff_id"])
+
+    def entry(self, repo, tag):
+        """(manifest, config) of a cache entry, as JSON."""
+        resp = self.client.request("GET", "/v2/%s/manifests/%s" % (repo, tag), {"Accept": OCI_MANIFEST})
+        self.assertEqual(resp.status, 200, resp)
+        manifest = resp.json()
+        blob = self.client.request("GET", "/v2/%s/blobs/%s" % (repo, manifest["config"]["digest"]))
+        self.assertEqual(blob.status, 200, blob)
+        return manifest, blob.json()
+
 
 if __name__ == "__main__":
     unittest.main()

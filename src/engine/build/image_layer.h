@@ -21,6 +21,8 @@ struct ImageLayer {
   // a pulled image and is mounted or copied from `origin` when pushed.
   std::optional<std::filesystem::path> blob_file;
   std::optional<remote::RemoteImage> origin;
+  // Taken from a build-cache entry (origin is the cache repository).
+  bool from_cache = false;
 };
 
 }  // namespace strata::engine::build

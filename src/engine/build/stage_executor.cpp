@@ -32,6 +32,18 @@ std::chrono::milliseconds since(Clock::time_point start) {
 }  // namespace
 
 Result<StageState> StageExecutor::run(std::size_t index) {
+  std::size_t steps_before = steps_.size();
+  std::size_t recorded_before = session_.cache.recorded();
+  auto state = run_stage(index, true);
+  if (state || state.error().code != "CACHE_LAYER_UNAVAILABLE" || session_.cancel.reason()) return state;
+  // A layer a cache hit promised cannot be had: the cache is never a reason
+  // for a failed build, so the stage runs again with every step executed.
+  steps_.resize(steps_before);
+  session_.cache.forget_after(recorded_before);
+  return run_stage(index, false);
+}
+
+Result<StageState> StageExecutor::run_stage(std::size_t index, bool use_cache) {
   const df::Stage& stage = dockerfile_.stages[index];
   std::string name = stage.from.name.empty() ? fmt::format("stage-{}", index) : stage.from.name;
   std::size_t total = stage.instructions.size() + 1;
@@ -43,6 +55,7 @@ Result<StageState> StageExecutor::run(std::size_t index) {
     session_.log.error(step, state.error().message);
     return state;
   }
+  state->cache_lookups = state->cache_lookups && use_cache;
   session_.log.done(step, Clock::now() - started);
   steps_.push_back({step, name, from_text(stage.from), since(started), std::nullopt, std::nullopt});
 
@@ -56,7 +69,11 @@ Result<StageState> StageExecutor::run(std::size_t index) {
     if (!outcome) {
       // A step stopped by the build's cancellation reports why the build stopped.
       auto reason = session_.cancel.reason();
-      session_.log.error(step, reason ? reason->message : outcome.error().message);
+      if (!reason && outcome.error().code == "CACHE_LAYER_UNAVAILABLE")
+        session_.log.line(step, fmt::format("warning: {}; running stage {} again without the cache",
+                                            outcome.error().message, name));
+      else
+        session_.log.error(step, reason ? reason->message : outcome.error().message);
       return std::unexpected(outcome.error());
     }
     if (*outcome && (*outcome)->starts_with("hit-")) session_.log.cached(step, (*outcome)->substr(4));

@@ -10,7 +10,9 @@
 // writes to the filesystem is first looked up in the build cache; a hit
 // takes the entry's layer (downloaded only if a later step runs on it) and
 // logs CACHED [tenant|global]; the stage's first miss runs that step and
-// every later one. Every keyed step is recorded for the cache export.
+// every later one. Every keyed step is recorded for the cache export. If a
+// hit's layer turns out to be unavailable when a later step needs it
+// (CACHE_LAYER_UNAVAILABLE), the stage runs again without cache lookups.
 //
 // Contract: stages a stage depends on must be in `finished` already (the
 // solver runs them in stages_for_target order). Each step is logged and
@@ -56,6 +58,7 @@ class StageExecutor {
   Result<StageState> run(std::size_t index);
 
  private:
+  Result<StageState> run_stage(std::size_t index, bool use_cache);
   Result<StageState> start(std::size_t index, const std::string& name, int step);
   Result<StageState> from_image(const std::string& reference, const std::string& name, int step);
   // The step's cache outcome when it has a key.

@@ -86,7 +86,7 @@ Result<std::optional<CacheHit>> StepCache::find(const CacheRepository& repositor
     if (!present) return std::unexpected(present.error());
     if (!*present) return fail("BLOB_UNKNOWN", fmt::format("layer {} is not in the repository", blob.digest.str()));
     hit.layer = ImageLayer{blob, hit.entry.layer->diff_id, {}, std::nullopt,
-                           remote::RemoteImage{repository.endpoint, repository.repository, tag}};
+                           remote::RemoteImage{repository.endpoint, repository.repository, tag}, true};
   }
   return hit;
 }

@@ -71,6 +71,12 @@ class StepCache {
 
   std::optional<CacheHit> lookup(const oci::Digest& key, int step);
   void record(CachedStep step) { recorded_.push_back(std::move(step)); }
+  // Drops what was recorded after the first `count` steps (a stage that is
+  // run again records its steps anew).
+  std::size_t recorded() const { return recorded_.size(); }
+  void forget_after(std::size_t count) {
+    if (count < recorded_.size()) recorded_.erase(recorded_.begin() + static_cast<std::ptrdiff_t>(count), recorded_.end());
+  }
 
   // Writes the recorded steps' entries; `pushed` is where the image's layers
   // were pushed (a repository on our registry), if the build got that far.

@@ -24,6 +24,9 @@ Result<snapshot::Mount> StepSnapshots::prepare(const std::vector<ImageLayer>& la
     }
     if (!fetcher_) return fail("SNAPSHOT_INVALID", fmt::format("layer {} is not available", layer.blob.digest.str()));
     auto dir = fetcher_(layer);
+    if (!dir && layer.from_cache)
+      return fail("CACHE_LAYER_UNAVAILABLE",
+                  fmt::format("cached layer {} cannot be used: {}", layer.blob.digest.str(), dir.error().message));
     if (!dir) return std::unexpected(dir.error());
     parents.push_back(*dir);
   }
@@ -46,7 +49,7 @@ Result<std::optional<ImageLayer>> StepSnapshots::commit(const snapshot::Mount& m
   }
   const auto& info = **written;
   return ImageLayer{{std::string(info.media_type), info.digest, static_cast<std::int64_t>(info.size)},
-                    info.diff_id, mount.upper, blob, std::nullopt};
+                    info.diff_id, mount.upper, blob, std::nullopt, false};
 }
 
 Result<void> StepSnapshots::discard(const snapshot::Mount& mount) {

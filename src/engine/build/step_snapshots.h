@@ -7,7 +7,9 @@
 // A layer may come without a dir (a layer found in the build cache, not yet
 // downloaded): prepare() then asks the layer fetcher set with
 // fetch_layers_with() for it, so a cached layer is only downloaded when a
-// step actually runs on top of it.
+// step actually runs on top of it. A cache layer that cannot be fetched or
+// fails its checks is CACHE_LAYER_UNAVAILABLE (the stage then runs again
+// without the cache).
 //
 // Contract: every mount this object made is unmounted and removed, upper dirs
 // included, when it is destroyed (or by discard_all, which reports errors),

@@ -27,6 +27,11 @@ http::Response error_response(const Error& error) {
     return auth::api_error(400, error.code, error.message);
   if (error.code == "BUILD_UNKNOWN") return auth::api_error(404, error.code, error.message);
   if (error.code == "BUILD_FINAL") return auth::api_error(409, error.code, error.message);
+  if (error.code == "NO_SPACE") {
+    auto response = auth::api_error(503, error.code, error.message + "; try again later");
+    response.headers.set("Retry-After", "30");
+    return response;
+  }
   spdlog::error("build API: {}: {}", error.code, error.message);
   return auth::api_error(500, "INTERNAL", "internal error");
 }

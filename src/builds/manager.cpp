@@ -13,6 +13,7 @@
 
 #include "builds/builder_config.h"
 #include "builds/builder_result.h"
+#include "builds/context_space.h"
 #include "common/unique_fd.h"
 
 namespace strata::builds {
@@ -99,16 +100,25 @@ Result<std::unique_ptr<BuildManager>> BuildManager::open(ManagerOptions options,
   std::unique_ptr<BuildManager> manager(new BuildManager(std::move(options), store, logs, tokens, std::move(secrets)));
   // Leftovers of a previous process: no upload or build is in flight now.
   remove_tree(manager->staging_dir_);
-  remove_tree(manager->options_.work_dir / "contexts");
-  remove_tree(manager->options_.work_dir / "checks");
   remove_tree(manager->options_.work_dir / "runs");
-  for (const fs::path& dir : {manager->staging_dir_, manager->options_.work_dir / "contexts",
-                              manager->options_.work_dir / "checks", manager->options_.work_dir / "runs"})
+  fs::path contexts = manager->options_.work_dir / "contexts";
+  auto in_memory = prepare_context_space(
+      contexts, context_space_bytes(manager->options_.max_concurrent, manager->options_.source_limits.max_content_bytes));
+  if (!in_memory) return std::unexpected(in_memory.error());
+  manager->contexts_mounted_ = *in_memory;
+  for (const fs::path& dir : {manager->staging_dir_, manager->checks_dir(), manager->options_.work_dir / "runs"})
     if (auto ok = make_dirs(dir); !ok) return std::unexpected(ok.error());
   return manager;
 }
 
-BuildManager::~BuildManager() { stop(); }
+BuildManager::~BuildManager() {
+  stop();
+  if (contexts_mounted_) release_context_space(options_.work_dir / "contexts");
+}
+
+// Checked contexts are unpacked on the contexts' filesystem, so accepting a
+// build moves its context in place with one rename.
+fs::path BuildManager::checks_dir() const { return options_.work_dir / "contexts" / ".checks"; }
 
 BuildPaths BuildManager::paths_of(std::string_view id) const {
   return {options_.work_dir / "contexts" / std::string(id), options_.work_dir / "runs" / std::string(id)};
@@ -169,7 +179,7 @@ void BuildManager::append_status(const Build& build) {
 Result<std::string> BuildManager::store_source(const ValidatedForm& form, StagedSource& source,
                                                oci::Digest& dockerfile_digest, fs::path& check_dir) {
   char name[] = "check-XXXXXX";
-  fs::path scratch = options_.work_dir / "checks";
+  fs::path scratch = checks_dir();
   std::string pattern = (scratch / name).string();
   if (!::mkdtemp(pattern.data())) return fail("IO", "cannot create a directory to check the source");
   check_dir = pattern;
@@ -178,7 +188,8 @@ Result<std::string> BuildManager::store_source(const ValidatedForm& form, Staged
   std::optional<Result<std::string>> dockerfile;
   if (extracted && !form.dockerfile_text) dockerfile = find_dockerfile(context, form.request.dockerfile_path);
   if (!extracted) {
-    if (extracted.error().code == "IO") return std::unexpected(extracted.error());
+    if (extracted.error().code == "IO" || extracted.error().code == "NO_SPACE")
+      return std::unexpected(extracted.error());
     return field_error("source", extracted.error().message);
   }
   std::string text;

@@ -109,6 +109,7 @@ class BuildManager {
   Result<Build> cancel(std::string_view id);
 
   BuildPaths paths_of(std::string_view id) const;
+  std::filesystem::path checks_dir() const;
 
  private:
   struct Run;
@@ -134,6 +135,7 @@ class BuildManager {
   const SecretStore secrets_;
   const std::filesystem::path sources_dir_;
   const std::filesystem::path staging_dir_;
+  bool contexts_mounted_ = false;  // <work>/contexts is our tmpfs (context_space.h)
 
   std::mutex mutex_;  // guards everything below; claims and cancels take it
   std::condition_variable work_available_;

@@ -283,7 +283,9 @@ class Extraction {
         if (r < ARCHIVE_WARN) return read_failure(reader, name);
         if (offset < 0 || static_cast<std::uint64_t>(offset) + size > declared)
           return refuse(name, "content is longer than its header declares");
-        if (archive_write_data_block(writer, block, size, offset) < ARCHIVE_WARN)
+        // libarchive reports a failed write(2) (ENOSPC, EIO) as a mere
+        // ARCHIVE_WARN and leaves the file short: anything but OK is a failure.
+        if (archive_write_data_block(writer, block, size, offset) != ARCHIVE_OK)
           return write_failure(writer, name);
       }
     }
@@ -302,6 +304,9 @@ class Extraction {
   }
 
   std::unexpected<Error> write_failure(archive* writer, const std::string& name) {
+    // Out of room is the service's state, not a fault of the archive.
+    if (archive_errno(writer) == ENOSPC)
+      return fail("NO_SPACE", fmt::format("no room to unpack the source archive (at entry '{}')", name));
     return fail("IO", fmt::format("cannot extract source archive entry '{}': {}", name,
                                   archive_error_string(writer)));
   }

@@ -18,8 +18,9 @@
 //
 // Contract: stateless and thread-safe (no chdir; every path is absolute).
 // Errors: SOURCE_INVALID (unsafe or corrupt archive; the message names the
-// entry), TOO_LARGE (entry count or content size over the limit), IO (the
-// archive cannot be read or the destination written). On any error the
+// entry), TOO_LARGE (entry count or content size over the limit), NO_SPACE
+// (the destination filesystem is full), IO (the archive cannot be read or the
+// destination written). On any error the
 // destination directory is removed: nothing partial is left behind.
 #pragma once
 

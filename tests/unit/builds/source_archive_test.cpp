@@ -1,4 +1,5 @@
 #include "builds/source_archive.h"
+#include "builds/context_space.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -362,6 +363,21 @@ TEST_F(Dockerfile, MustBeAnExistingSmallRegularFile) {
   expect_refused_path("fifo", "SOURCE_INVALID", "not a regular file");
   expect_refused_path("Dockerfile", "TOO_LARGE", "larger than 6 bytes", 6);
   EXPECT_EQ(find_dockerfile(context(), "Dockerfile", 7).value_or(""), "FROM a\n");
+}
+
+// The context space (context_space.h): a tmpfs of its own, so a context that
+// does not fit is NO_SPACE (the API's 503), not an I/O fault, and never a
+// silently truncated file. Needs root.
+TEST_F(SourceArchive, FullDestinationIsNoSpace) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  fs::path space = tmp_.path() / "space";
+  auto mounted = prepare_context_space(space, 64 * 1024);
+  ASSERT_TRUE(mounted) << mounted.error().message;
+  ASSERT_TRUE(*mounted);
+  auto result = extract_source_archive(archive({file("big", std::string(1 << 20, 'x'))}), space / "context");
+  release_context_space(space);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, "NO_SPACE") << result.error().message;
 }
 
 }  // namespace

@@ -29,6 +29,10 @@ Cancellation::Cancellation(std::chrono::seconds timeout)
 
 Cancellation::~Cancellation() {
   watcher_.request_stop();
+  // Wakes the watcher now rather than at its next timeout: a SIGTERM sent
+  // to that thread alone (blocked everywhere, so only its sigtimedwait
+  // takes it, and it knows a stop was asked for).
+  pthread_kill(watcher_.native_handle(), SIGTERM);
   watcher_.join();
   sigset_t set = stop_signals();
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
@@ -36,7 +40,7 @@ Cancellation::~Cancellation() {
 
 void Cancellation::watch(std::stop_token shutdown) {
   sigset_t set = stop_signals();
-  // Short waits so the destructor never waits long for this thread.
+  // Bounded waits so the deadline is seen; the destructor wakes it at once.
   while (!shutdown.stop_requested() && !source_.stop_requested()) {
     auto left = deadline_ - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) {
@@ -48,6 +52,7 @@ void Cancellation::watch(std::stop_token shutdown) {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
     if (sigtimedwait(&set, nullptr, &ts) > 0) {
+      if (shutdown.stop_requested()) return;  // the destructor's wake-up
       reason_ = kCancelled;
       source_.request_stop();
       return;

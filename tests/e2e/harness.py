@@ -248,6 +248,13 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        # A server that was killed keeps its build-context tmpfs mounted;
+        # nothing may stay mounted in a directory that is removed.
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f]
+        for point in reversed(points):
+            if point.startswith(self.workdir.rstrip("/") + "/"):
+                subprocess.run(["umount", "-l", point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

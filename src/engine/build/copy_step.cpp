@@ -23,10 +23,13 @@ std::string absolute_dest(const std::string& working_dir, const std::string& des
 }
 
 Result<fs::CopyOptions> copy_options(const snapshot::Mount& mount, const df::CopyCommand& copy,
-                                     std::optional<std::int64_t> epoch) {
+                                     const BuildConfig& config) {
   fs::CopyOptions options;
   options.add = copy.is_add;
-  options.source_date_epoch = epoch;
+  options.source_date_epoch = config.source_date_epoch;
+  // The fetch runs on the builder host: an isolated build must not reach
+  // the network through ADD any more than through RUN.
+  options.allow_network = config.network_mode == NetworkMode::egress;
   if (!copy.checksum.empty()) return fail("COPY_INVALID", "ADD --checksum is not supported");
   if (!copy.chown.empty()) {
     auto owner = fs::resolve_user(mount.merged, copy.chown);
@@ -45,7 +48,7 @@ Result<fs::CopyOptions> copy_options(const snapshot::Mount& mount, const df::Cop
 
 Result<void> copy_files(BuildSession& session, SourceRoots& sources, const StageState& stage,
                         const df::CopyCommand& copy, const snapshot::Mount& mount, int step) {
-  auto options = copy_options(mount, copy, session.config.source_date_epoch);
+  auto options = copy_options(mount, copy, session.config);
   if (!options) return std::unexpected(options.error());
   auto source = sources.open(copy.from, step);
   if (!source) return std::unexpected(source.error());

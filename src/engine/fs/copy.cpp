@@ -229,6 +229,9 @@ Result<std::vector<SourceItem>> gather_sources(const ImageRoot* source_root, con
   for (const auto& pattern : source.patterns) {
     if (is_remote_source(pattern)) {
       if (!options.add) return fail("COPY_INVALID", "source can't be a URL for COPY: " + pattern);
+      if (!options.allow_network)
+        return fail("COPY_INVALID", "ADD " + pattern + ": fetching a URL needs network access (network_mode "
+                                    "egress); this build is isolated");
       auto file = download(pattern);
       if (!file) return std::unexpected(file.error());
       items.emplace_back(std::move(*file));

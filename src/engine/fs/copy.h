@@ -84,6 +84,9 @@ struct CopyOptions {
   std::optional<Owner> chown;      // already resolved to numbers (see user.h)
   std::optional<std::uint32_t> chmod;
   bool add = false;                // ADD semantics: extract local archives, download URLs
+  // ADD may fetch URLs (from the builder host) only when the build may reach
+  // the network; an isolated build gets COPY_INVALID instead of a fetch.
+  bool allow_network = true;
   std::optional<std::int64_t> source_date_epoch;  // clamp mtimes of downloaded/inline files
 };
 

@@ -415,6 +415,17 @@ TEST_F(CopyTest, AddDownloadsAUrlAsA0600FileNamedFromItsPath) {
   expect_failure(add({server.url("/files/")}, "/opt/"), "COPY_INVALID");
 }
 
+TEST_F(CopyTest, AddOfAUrlInAnIsolatedBuildIsRefusedWithoutFetching) {
+  auto& server = FileServer::instance();
+  CopyOptions isolated;
+  isolated.allow_network = false;
+  auto refused = add({server.url("/files/tool.sh")}, "/opt/", isolated);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "COPY_INVALID");
+  EXPECT_NE(refused.error().message.find("network_mode egress"), std::string::npos) << refused.error().message;
+  EXPECT_FALSE(sfs::exists(image("opt/tool.sh")));
+}
+
 TEST_F(CopyTest, HeredocFilesAreWrittenFromTheirContent) {
   CopySource one{context_.path(), true, nullptr, {}, {{"EOF", "echo hi\n"}}};
   CopyOptions options;

@@ -44,9 +44,10 @@ std::optional<StepHeader> parse_step_header(std::string_view line) {
                     std::string(rest->substr(close + 2))};
 }
 
+// "#n CACHED [tenant]" / "#n CACHED [global]" (a bare "CACHED" as BuildKit prints it too).
 bool is_cached_marker(std::string_view line) {
   auto rest = after_step_number(line);
-  return rest && *rest == "CACHED";
+  return rest && (*rest == "CACHED" || rest->starts_with("CACHED ["));
 }
 
 class PlainProgress final : public BuildProgress {

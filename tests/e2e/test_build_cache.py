@@ -28,11 +28,17 @@ build API suite needs (root, runc, busybox-static); DistributionCacheTest also
 docker-registry.
 """
 
+import fcntl
 import hashlib
 import json
 import os
+import pty
 import re
 import shutil
+import struct
+import subprocess
+import tempfile
+import termios
 import unittest
 from typing import NamedTuple, Optional
 
@@ -40,7 +46,7 @@ import imagefs
 # The module, not its test classes: a test class imported by name would run
 # again as part of this suite.
 import test_builds_api
-from harness import Server
+from harness import Server, default_strata_bin
 from test_builder import SOURCE_DATE_EPOCH
 from test_builds_api import BuildServiceTestCase, FilePart, context_tar
 
@@ -332,6 +338,41 @@ class BuildCacheTest(CacheFlow, BuildServiceTestCase):
         self.assertEqual(build["manifest_digest"], acme.build["manifest_digest"])
         self.assertExported(log, "cache/acme", 0, len(CACHED_STEPS))
         self.assertEqual(self.tags("cache/acme"), tags_before)
+
+    def test_cli_on_a_terminal_shows_cached_steps(self):
+        """`strata build` on a terminal: the live status line counts the
+        steps the cache served, and the log keeps their CACHED markers."""
+        self.acme_build()
+        context = tempfile.mkdtemp(prefix="strata-e2e-cli-cache-")
+        self.addCleanup(shutil.rmtree, context, ignore_errors=True)
+        files = {**APP_FILES, "Dockerfile": APP_DOCKERFILE.replace("{base}", self.base_ref).encode()}
+        for name, data in files.items():
+            with open(os.path.join(context, name), "wb") as f:
+                f.write(data)
+        master, slave = pty.openpty()
+        # Wide enough that the status line is not cut before its CACHED count.
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 400, 0, 0))
+        cmd = [default_strata_bin(), "build", context, "--global-cache-key", GLOBAL_KEY,
+               "--build-arg", "SOURCE_DATE_EPOCH=%s" % BUILD_ARGS["SOURCE_DATE_EPOCH"],
+               "--server", self.server.base_url, "--api-key", self.acme_key]
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        screen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the last writer closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        os.close(master)
+        out, _ = proc.communicate(timeout=300)
+        text = screen.decode(errors="replace")
+        self.assertEqual(proc.returncode, 0, text)
+        self.assertRegex(out.decode().strip(), r"/builds/[^@]+@sha256:[0-9a-f]{64}$")
+        self.assertEqual(len(re.findall(r"#\d+ CACHED \[tenant\]", text)), len(CACHED_STEPS), text)
+        self.assertIn("(%d CACHED)" % len(CACHED_STEPS), text)
 
     def test_changed_source_reruns_its_step_and_later_ones_and_leaves_global_unchanged(self):
         acme = self.acme_build()

@@ -13,6 +13,7 @@ struct GcCommandOptions {
   bool dry_run = false;
   long grace_seconds = 3600;
   long upload_max_age_seconds = 86400;
+  long cache_max_age_seconds = 0;  // 0: keep build-cache entries
 };
 
 int run_gc(const GcCommandOptions& options) {
@@ -20,12 +21,14 @@ int run_gc(const GcCommandOptions& options) {
   gc.dry_run = options.dry_run;
   gc.grace = std::chrono::seconds(options.grace_seconds);
   gc.upload_max_age = std::chrono::seconds(options.upload_max_age_seconds);
+  if (options.cache_max_age_seconds > 0) gc.cache_max_age = std::chrono::seconds(options.cache_max_age_seconds);
   auto report = registry::collect(options.data_dir, gc);
   if (!report) {
     std::fprintf(stderr, "gc failed: %s\n", report.error().message.c_str());
     return 1;
   }
   const char* verb = report->dry_run ? "would delete" : "deleted";
+  for (const auto& entry : report->cache_entries) std::printf("%s cache entry %s\n", verb, entry.c_str());
   for (const auto& blob : report->blobs)
     std::printf("%s blob %s (%llu bytes)\n", verb, blob.digest.str().c_str(),
                 static_cast<unsigned long long>(blob.size));
@@ -51,6 +54,9 @@ void add_gc_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--upload-max-age-seconds", options->upload_max_age_seconds,
                   "delete upload sessions older than this")
+      ->capture_default_str();
+  cmd->add_option("--cache-max-age-seconds", options->cache_max_age_seconds,
+                  "delete build-cache entries (cache/**) no build pushed or used for this long; 0 keeps them")
       ->capture_default_str();
   cmd->callback([options] { set_exit_code(run_gc(*options)); });
 }

@@ -89,6 +89,20 @@ Result<void> sweep_uploads(Stores& stores, Clock::time_point cutoff, bool dry_ru
   return {};
 }
 
+Result<void> expire_cache_entries(MetadataStore& metadata, Clock::time_point cutoff, bool dry_run,
+                                  GcReport& report) {
+  auto expired = metadata.manifests_unused_since("cache/", cutoff);
+  if (!expired) return std::unexpected(expired.error());
+  for (const auto& [repo, digest] : *expired) {
+    if (!dry_run) {
+      auto deleted = metadata.delete_manifest(repo, digest);
+      if (!deleted && deleted.error().code != "MANIFEST_UNKNOWN") return std::unexpected(deleted.error());
+    }
+    report.cache_entries.push_back(repo + "@" + digest.str());
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<GcReport> collect(const std::filesystem::path& data_dir, const GcOptions& options) {
@@ -99,6 +113,9 @@ Result<GcReport> collect(const std::filesystem::path& data_dir, const GcOptions&
 
   GcReport report;
   report.dry_run = options.dry_run;
+  if (options.cache_max_age)
+    if (auto r = expire_cache_entries(*(*stores)->metadata, now - *options.cache_max_age, options.dry_run, report); !r)
+      return std::unexpected(r.error());
   auto marked = mark(*(*stores)->metadata, grace_cutoff);
   if (!marked) return std::unexpected(marked.error());
   if (auto r = sweep_blobs(**stores, *marked, grace_cutoff, options.dry_run, report); !r)

@@ -201,6 +201,20 @@ Result<oci::Digest> digest_column(const Statement& st, int column) {
   return d;
 }
 
+// Runs `st` and turns each row into a T with `row_of`, which may fail.
+template <class T, class RowOf>
+Result<std::vector<T>> collect_rows(Statement& st, RowOf row_of) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return out;
+    Result<T> item = row_of(st);
+    if (!item) return std::unexpected(item.error());
+    out.push_back(std::move(*item));
+  }
+}
+
 Result<void> exec(Connection& c, const char* sql) {
   char* message = nullptr;
   if (sqlite3_exec(c.db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
@@ -264,6 +278,13 @@ constexpr const char* kFindUpload = "SELECT uuid, repo, created FROM uploads WHE
 constexpr const char* kDeleteUpload = "DELETE FROM uploads WHERE uuid = ?";
 constexpr const char* kOldUploads =
     "SELECT uuid, repo, created FROM uploads WHERE created < ? ORDER BY created";
+
+// `prefix` is matched with LIKE: its own % and _ are escaped by the caller.
+constexpr const char* kUnusedManifests =
+    "SELECT m.repo, m.digest FROM manifests m WHERE m.repo LIKE ?1 ESCAPE '\\' AND m.created < ?2 "
+    "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repo = m.repo AND t.digest = m.digest AND t.updated >= ?2) "
+    "AND NOT EXISTS (SELECT 1 FROM manifest_refs r WHERE r.repo = m.repo AND r.child = m.digest) "
+    "ORDER BY m.repo, m.digest";
 
 constexpr const char* kReferenced =
     "SELECT digest FROM manifests UNION SELECT child FROM manifest_refs";
@@ -575,16 +596,11 @@ Result<std::vector<Referrer>> MetadataStore::referrers(
   return pool_->with([&](Connection& c) -> Result<std::vector<Referrer>> {
     Statement st(c, kReferrers);
     st.bind(repo, subject, artifact_type);
-    std::vector<Referrer> out;
-    for (;;) {
-      auto row = st.step();
-      if (!row) return std::unexpected(row.error());
-      if (!*row) return out;
-      auto digest = digest_column(st, 1);
+    return collect_rows<Referrer>(st, [](const Statement& row) -> Result<Referrer> {
+      auto digest = digest_column(row, 1);
       if (!digest) return std::unexpected(digest.error());
-      out.push_back({st.text(0), *digest, static_cast<std::uint64_t>(st.integer(2)), st.text(3),
-                     st.text(4)});
-    }
+      return Referrer{row.text(0), *digest, static_cast<std::uint64_t>(row.integer(2)), row.text(3), row.text(4)};
+    });
   });
 }
 
@@ -642,6 +658,26 @@ Result<std::vector<std::string>> MetadataStore::referenced_digests() {
 Result<std::vector<std::string>> MetadataStore::digests_linked_since(Clock::time_point since) {
   return pool_->with(
       [&](Connection& c) { return Statement(c, kLinkedSince).bind(to_millis(since)).strings(); });
+}
+
+Result<std::vector<std::pair<std::string, oci::Digest>>> MetadataStore::manifests_unused_since(
+    std::string_view prefix, Clock::time_point cutoff) {
+  std::string pattern;
+  for (char c : prefix) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
+  return pool_->with([&](Connection& c) -> Result<std::vector<std::pair<std::string, oci::Digest>>> {
+    Statement st(c, kUnusedManifests);
+    st.bind(pattern, to_millis(cutoff));
+    using Entry = std::pair<std::string, oci::Digest>;
+    return collect_rows<Entry>(st, [](const Statement& row) -> Result<Entry> {
+      auto digest = digest_column(row, 1);
+      if (!digest) return std::unexpected(digest.error());
+      return Entry{row.text(0), *digest};
+    });
+  });
 }
 
 Result<bool> MetadataStore::release_blob(const oci::Digest& digest,

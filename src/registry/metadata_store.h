@@ -157,6 +157,12 @@ class MetadataStore {
   // whether the blob may now be deleted. The check and removal are one
   // transaction, so a concurrent put_manifest either sees the link or loses.
   Result<bool> release_blob(const oci::Digest& digest, Clock::time_point linked_before);
+  // Manifests in the repositories under `prefix` ("cache/") pushed before
+  // `cutoff` whose tags, if any, were all last set before it too, and that no
+  // index in their repository lists: expired build-cache entries. As
+  // (repository, digest), sorted.
+  Result<std::vector<std::pair<std::string, oci::Digest>>> manifests_unused_since(std::string_view prefix,
+                                                                                  Clock::time_point cutoff);
 
  private:
   struct Pool;

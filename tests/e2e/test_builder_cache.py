@@ -13,6 +13,7 @@ not share entries. A step's outcome is read from the result's steps[].cache
 import json
 import os
 import re
+import time
 import unittest
 
 import imagefs
@@ -190,6 +191,29 @@ COPY --from=build /out.txt /out.txt
         self.assertFile(fs, "app/main.txt", b"main\n")
         # The COPY layer is the real one, with its real diff-id.
         self.assertEqual(image.config["rootfs"]["diff_ids"][-3], first.result["layers"][-3]["diff_id"])
+
+    def test_gc_expires_cache_entries_no_build_used_and_keeps_those_a_build_hit(self):
+        repo = "cache/expiry"
+        app = Case("expiry", APP, APP_FILES)
+        self.cached_build(app, repo)
+        flavoured = Case("expiry", APP, APP_FILES, {"FLAVOUR": "spicy"})
+        self.cached_build(flavoured, repo)  # its two RUN entries are used by no later build
+        self.assertEqual(len(self.tags(repo)), 5)
+        time.sleep(2.1)
+        # Hits the first build's three entries: the build re-tags them.
+        self.assertOutcomes(self.cached_build(app, repo), ["hit-tenant"] * 3)
+
+        gc = self.server.strata("gc", "--cache-max-age-seconds", "2", "--grace-seconds", "0")
+        # (Other tests' entries expire too: nothing used them in the last 2 s.)
+        expired = re.findall(r"(?m)^deleted cache entry %s@(sha256:[0-9a-f]{64})$" % re.escape(repo), gc.stdout)
+        self.assertEqual(len(expired), 2, gc.stdout)
+        self.assertEqual(len(self.tags(repo)), 3)
+        again = self.cached_build(app, repo)
+        self.assertOutcomes(again, ["hit-tenant"] * 3)
+        # The blobs only the expired entries held are gone with them.
+        for digest in expired:
+            resp = self.client.request("HEAD", "/v2/%s/manifests/%s" % (repo, digest), {"Accept": OCI_MANIFEST})
+            self.assertEqual(resp.status, 404, resp)
 
     def entry(self, repo, tag):
         """(manifest, config) of a cache entry, as JSON."""

@@ -169,7 +169,7 @@ Result<std::optional<std::string>> StageExecutor::execute(StageState& state, std
     std::optional<CacheHit> hit;
     if (key && state.cache_lookups && session_.cache.reads()) hit = session_.cache.lookup(*key, step);
     if (hit) {
-      layer = std::move(hit->layer);
+      layer = hit->layer;
       created_by = hit->entry.created_by;
       outcome = fmt::format("hit-{}", tier_name(hit->tier));
     } else {
@@ -179,7 +179,7 @@ Result<std::optional<std::string>> StageExecutor::execute(StageState& state, std
       layer = std::move(*made);
       if (key) outcome = "miss";
     }
-    if (key) record(state, *key, std::string(trim(written.original)), created_by, layer);
+    if (key) record(state, *key, std::string(trim(written.original)), created_by, layer, std::move(hit));
     state.cache_key = key;
   }
   image::HistoryEntry entry{image::image_timestamp(session_.config.source_date_epoch), created_by, "", "",
@@ -203,11 +203,12 @@ Result<std::optional<ImageLayer>> StageExecutor::run_filesystem_step(StageState&
 }
 
 void StageExecutor::record(const StageState& state, const oci::Digest& key, std::string instruction,
-                           const std::string& created_by, const std::optional<ImageLayer>& layer) {
+                           const std::string& created_by, const std::optional<ImageLayer>& layer,
+                           std::optional<CacheHit> hit) {
   cache::CacheEntry entry{key, *state.cache_key, std::move(instruction), std::nullopt, created_by,
                           session_.cache.writer()};
   if (layer) entry.layer = cache::EntryLayer{layer->blob, layer->diff_id};
-  session_.cache.record({std::move(entry), layer});
+  session_.cache.record({std::move(entry), layer, std::move(hit)});
 }
 
 // BuildKit makes WORKDIR's directory, owned by the stage's USER, in a layer

@@ -70,7 +70,7 @@ class StageExecutor {
   Result<std::optional<ImageLayer>> workdir_step(StageState& state);
   // Notes a keyed step for the cache export.
   void record(const StageState& state, const oci::Digest& key, std::string instruction,
-              const std::string& created_by, const std::optional<ImageLayer>& layer);
+              const std::string& created_by, const std::optional<ImageLayer>& layer, std::optional<CacheHit> hit);
 
   BuildSession& session_;
   const dockerfile::Dockerfile& dockerfile_;

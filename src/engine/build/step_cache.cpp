@@ -79,7 +79,7 @@ Result<std::optional<CacheHit>> StepCache::find(const CacheRepository& repositor
   if (!entry) return std::unexpected(entry.error());
   if (auto ok = cache::check_entry(*manifest, *entry, key); !ok) return std::unexpected(ok.error());
 
-  CacheHit hit{std::move(*entry), repository.tier, std::nullopt};
+  CacheHit hit{std::move(*entry), repository.tier, std::nullopt, repository.repository, std::move(fetched->bytes)};
   if (hit.entry.layer) {
     const auto& blob = hit.entry.layer->blob;
     auto present = client.blob_exists(repository.repository, blob.digest);
@@ -117,7 +117,14 @@ Result<bool> StepCache::export_entry(const CachedStep& step, const std::optional
   if (!tag) return std::unexpected(tag.error());
   auto head = client.head_manifest(export_->repository, *tag, {std::string(oci::media_type::kOciManifest)});
   if (!head) return std::unexpected(head.error());
-  if (*head) return false;
+  if (*head) {
+    // Import and export repositories are all on the cache registry.
+    if (step.hit && step.hit->repository == export_->repository) {
+      auto touched = client.push_manifest(export_->repository, *tag, oci::media_type::kOciManifest, step.hit->manifest);
+      if (!touched) return std::unexpected(touched.error());
+    }
+    return false;
+  }
 
   if (step.layer)
     if (auto placed = place_layer(*step.layer, pushed); !placed) return std::unexpected(placed.error());

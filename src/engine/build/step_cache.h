@@ -12,7 +12,9 @@
 //
 // record() notes each keyed step as it finishes (hit or run); export_to()
 // then writes an entry for every recorded step (mode max) to the export
-// repository, skipping entries already there, moving layer blobs by
+// repository, skipping entries already there (an entry this build hit in the
+// export repository itself is re-tagged with its same manifest, so
+// `strata gc --cache-max-age-seconds` sees it as used), moving layer blobs by
 // cross-repository mount when they are on the same registry (from the
 // repository the entry was found in, or the output repository the image was
 // pushed to) and uploading them otherwise (from the build's own blob file,
@@ -49,12 +51,15 @@ struct CacheHit {
   cache::CacheEntry entry;
   CacheTier tier;
   std::optional<ImageLayer> layer;  // not unpacked (no dir); origin = the cache repository
+  std::string repository;           // where it was found
+  std::string manifest;             // the entry's manifest as served
 };
 
 // A keyed step as it finished, for export.
 struct CachedStep {
   cache::CacheEntry entry;
   std::optional<ImageLayer> layer;
+  std::optional<CacheHit> hit;  // set when the step came from the cache
 };
 
 class StepCache {

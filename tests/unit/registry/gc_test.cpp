@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "registry/upload_store.h"
 #include "support/temp_dir.h"
@@ -145,4 +146,36 @@ TEST_F(GcTest, StaleUploadsAreDeleted) {
 }
 
 }  // namespace
+TEST_F(GcTest, ExpiredBuildCacheEntriesGoWithTheBlobsOnlyTheyHeld) {
+  ManifestRecord stale = push_image("cache/acme", "stale step");
+  ManifestRecord used = push_image("cache/global/node", "used step");
+  ManifestRecord app = push_image("app", "old image");
+  Clock::time_point cutoff = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // A build that hit this entry re-tagged it after the cutoff.
+  ASSERT_TRUE(metadata->put_manifest("cache/global/node", used, "latest"));
+
+  GcOptions options;
+  options.cache_max_age = std::chrono::hours(1);
+  options.now = cutoff + std::chrono::hours(1);  // also past the grace period for everything pushed above
+  auto report = collect(dir.path(), options);
+  ASSERT_TRUE(report) << report.error().message;
+
+  EXPECT_EQ(report->cache_entries, std::vector<std::string>{"cache/acme@" + stale.digest.str()});
+  EXPECT_FALSE(metadata->manifest_exists("cache/acme", stale.digest).value());
+  for (const Digest& gone : stale.blobs) EXPECT_EQ(blobs.stat(gone).error().code, "BLOB_UNKNOWN") << gone.str();
+  EXPECT_TRUE(metadata->manifest_exists("cache/global/node", used.digest).value());
+  EXPECT_TRUE(metadata->manifest_exists("app", app.digest).value());  // only cache/ entries expire
+  for (const Digest& kept : {used.blobs[0], used.blobs[1], app.blobs[0], app.blobs[1]})
+    EXPECT_TRUE(blobs.stat(kept)) << kept.str();
+}
+
+TEST_F(GcTest, WithoutACacheMaxAgeCacheEntriesStay) {
+  ManifestRecord entry = push_image("cache/acme", "step");
+  auto report = collect(dir.path(), later(false));
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_TRUE(report->cache_entries.empty());
+  EXPECT_TRUE(metadata->manifest_exists("cache/acme", entry.digest).value());
+}
+
 }  // namespace strata::registry

@@ -29,9 +29,12 @@ Result<Role> parse_role(std::string_view name) {
 }
 
 Result<void> validate_tenant_id(std::string_view id) {
-  if (id.size() < 2 || id.size() > 63 || id.front() == '-' || !std::ranges::all_of(id, id_char))
+  // Not ending in '-' either: the id is a repository path component
+  // (<tenant>/..., cache/<tenant>), and those end in a letter or digit.
+  if (id.size() < 2 || id.size() > 63 || id.front() == '-' || id.back() == '-' ||
+      !std::ranges::all_of(id, id_char))
     return fail("TENANT_INVALID",
-                "tenant id must be 2-63 characters of a-z, 0-9 and '-', not starting with '-'",
+                "tenant id must be 2-63 characters of a-z, 0-9 and '-', not starting or ending with '-'",
                 std::string(id));
   if (std::ranges::find(kReserved, id) != kReserved.end())
     return fail("TENANT_INVALID", "tenant id \"" + std::string(id) + "\" is reserved");

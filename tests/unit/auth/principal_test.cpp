@@ -6,12 +6,12 @@ namespace strata::auth {
 namespace {
 
 TEST(TenantId, AcceptsLowercaseNamesOfTwoToSixtyThreeCharacters) {
-  for (const std::string& id : std::vector<std::string>{"ab", "acme", "a-1", "0team", std::string(63, 'a')})
+  for (const std::string& id : std::vector<std::string>{"ab", "acme", "a-1", "a--1", "0team", std::string(63, 'a')})
     EXPECT_TRUE(validate_tenant_id(id)) << id;
 }
 
 TEST(TenantId, RejectsNamesOutsideTheGrammar) {
-  for (const std::string& id : std::vector<std::string>{"", "a", "-acme", "Acme", "ac_me", "ac.me", "ac/me", "ac me", "acme*",
+  for (const std::string& id : std::vector<std::string>{"", "a", "-acme", "acme-", "Acme", "ac_me", "ac.me", "ac/me", "ac me", "acme*",
                                std::string(64, 'a')}) {
     auto ok = validate_tenant_id(id);
     ASSERT_FALSE(ok) << id;

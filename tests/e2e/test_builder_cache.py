@@ -193,18 +193,22 @@ COPY --from=build /out.txt /out.txt
         self.assertEqual(image.config["rootfs"]["diff_ids"][-3], first.result["layers"][-3]["diff_id"])
 
     def test_gc_expires_cache_entries_no_build_used_and_keeps_those_a_build_hit(self):
+        max_age = 4
         repo = "cache/expiry"
         app = Case("expiry", APP, APP_FILES)
         self.cached_build(app, repo)
         flavoured = Case("expiry", APP, APP_FILES, {"FLAVOUR": "spicy"})
         self.cached_build(flavoured, repo)  # its two RUN entries are used by no later build
         self.assertEqual(len(self.tags(repo)), 5)
-        time.sleep(2.1)
+        # max_age apart: the entries above are older than max_age when gc
+        # runs, and the ones the next build re-tags are younger (it ends less
+        # than max_age before gc starts, even on a loaded machine).
+        time.sleep(max_age + 0.5)
         # Hits the first build's three entries: the build re-tags them.
         self.assertOutcomes(self.cached_build(app, repo), ["hit-tenant"] * 3)
 
-        gc = self.server.strata("gc", "--cache-max-age-seconds", "2", "--grace-seconds", "0")
-        # (Other tests' entries expire too: nothing used them in the last 2 s.)
+        gc = self.server.strata("gc", "--cache-max-age-seconds", str(max_age), "--grace-seconds", "0")
+        # (Other tests' entries expire too: nothing used them in the last max_age s.)
         expired = re.findall(r"(?m)^deleted cache entry %s@(sha256:[0-9a-f]{64})$" % re.escape(repo), gc.stdout)
         self.assertEqual(len(expired), 2, gc.stdout)
         self.assertEqual(len(self.tags(repo)), 3)

@@ -1,5 +1,6 @@
 #include "engine/build/blob_files.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -42,6 +43,27 @@ Result<void> upload_blob_file(remote::RegistryClient& client, std::string_view r
     if (got == 0 && std::ferror(file.get())) return fail("IO", fmt::format("cannot read {}", path.string()));
     return got;
   });
+}
+
+Result<void> upload_blob_bytes(remote::RegistryClient& client, std::string_view repository, const oci::Digest& digest,
+                               std::string_view bytes) {
+  std::size_t offset = 0;
+  return client.push_blob(repository, digest, bytes.size(), [&](char* buffer, std::size_t size) -> Result<std::size_t> {
+    std::size_t n = std::min(size, bytes.size() - offset);
+    std::copy_n(bytes.data() + offset, n, buffer);
+    offset += n;
+    return n;
+  });
+}
+
+Result<void> copy_blob(remote::RegistryClient& from, std::string_view from_repository, remote::RegistryClient& to,
+                       std::string_view to_repository, const oci::Digest& digest, std::uint64_t size,
+                       const fs::path& scratch_file) {
+  if (auto ok = download_blob(from, from_repository, digest, scratch_file); !ok) return ok;
+  auto uploaded = upload_blob_file(to, to_repository, digest, size, scratch_file);
+  std::error_code ec;
+  fs::remove(scratch_file, ec);
+  return uploaded;
 }
 
 }  // namespace strata::engine::build

@@ -21,14 +21,7 @@ Result<PushedImage> ImagePusher::push(const std::string& config_json, const std:
     descriptors.push_back(layer.blob);
   }
   auto config_digest = oci::Digest::of(oci::DigestAlgorithm::sha256, config_json);
-  std::size_t offset = 0;
-  auto pushed = target_.push_blob(config_.output_repository, config_digest, config_json.size(),
-                                  [&](char* buffer, std::size_t size) -> Result<std::size_t> {
-                                    std::size_t n = std::min(size, config_json.size() - offset);
-                                    std::copy_n(config_json.data() + offset, n, buffer);
-                                    offset += n;
-                                    return n;
-                                  });
+  auto pushed = upload_blob_bytes(target_, config_.output_repository, config_digest, config_json);
   if (!pushed) return std::unexpected(pushed.error());
 
   oci::Descriptor config_blob{std::string(oci::media_type::kOciConfig), config_digest,
@@ -56,12 +49,8 @@ Result<void> ImagePusher::push_layer(const ImageLayer& layer) {
   if (!present) return std::unexpected(present.error());
   if (*present) return {};
   // A base layer from another registry: copy it through a local file.
-  fs::path file = scratch_dir_ / (digest.hex() + ".push");
-  if (auto ok = download_blob(registries_.client(origin.endpoint), origin.repository, digest, file); !ok) return ok;
-  auto uploaded = upload_blob_file(target_, config_.output_repository, digest, layer.blob.size, file);
-  std::error_code ec;
-  fs::remove(file, ec);
-  return uploaded;
+  return copy_blob(registries_.client(origin.endpoint), origin.repository, target_, config_.output_repository, digest,
+                   layer.blob.size, scratch_dir_ / (digest.hex() + ".push"));
 }
 
 }  // namespace strata::engine::build

@@ -11,8 +11,6 @@
 namespace strata::engine::build {
 namespace {
 
-namespace stdfs = std::filesystem;
-
 // A cache entry's config is a few hundred bytes; refuse to buffer more.
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
@@ -22,17 +20,6 @@ std::string location(const CacheRepository& repository) {
 
 bool same_registry(const remote::RegistryEndpoint& a, const remote::RegistryEndpoint& b) {
   return a.base_url == b.base_url;
-}
-
-Result<void> push_text(remote::RegistryClient& client, std::string_view repository, const oci::Digest& digest,
-                       const std::string& text) {
-  std::size_t offset = 0;
-  return client.push_blob(repository, digest, text.size(), [&](char* buffer, std::size_t size) -> Result<std::size_t> {
-    std::size_t n = std::min(size, text.size() - offset);
-    std::copy_n(text.data() + offset, n, buffer);
-    offset += n;
-    return n;
-  });
 }
 
 }  // namespace
@@ -132,7 +119,7 @@ Result<bool> StepCache::export_entry(const CachedStep& step, const std::optional
   oci::Descriptor config_blob{std::string(cache::kCacheConfigMediaType),
                               oci::Digest::of(oci::DigestAlgorithm::sha256, config),
                               static_cast<std::int64_t>(config.size())};
-  if (auto ok = push_text(client, export_->repository, config_blob.digest, config); !ok)
+  if (auto ok = upload_blob_bytes(client, export_->repository, config_blob.digest, config); !ok)
     return std::unexpected(ok.error());
   std::string manifest = cache::entry_manifest_json(config_blob, step.entry);
   auto put = client.push_manifest(export_->repository, *tag, oci::media_type::kOciManifest, manifest);
@@ -153,13 +140,8 @@ Result<void> StepCache::place_layer(const ImageLayer& layer, const std::optional
   }
   if (layer.blob_file) return upload_blob_file(client, export_->repository, digest, layer.blob.size, *layer.blob_file);
   if (!layer.origin) return fail("BLOB_UNKNOWN", fmt::format("no source for layer {}", digest.str()));
-  stdfs::path file = scratch_dir_ / (digest.hex() + ".cache");
-  auto& origin = registries_.client(layer.origin->endpoint);
-  if (auto ok = download_blob(origin, layer.origin->repository, digest, file); !ok) return ok;
-  auto uploaded = upload_blob_file(client, export_->repository, digest, layer.blob.size, file);
-  std::error_code ec;
-  stdfs::remove(file, ec);
-  return uploaded;
+  return copy_blob(registries_.client(layer.origin->endpoint), layer.origin->repository, client, export_->repository,
+                   digest, layer.blob.size, scratch_dir_ / (digest.hex() + ".cache"));
 }
 
 }  // namespace strata::engine::build

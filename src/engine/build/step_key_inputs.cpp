@@ -5,13 +5,12 @@
 #include "engine/cache/canonical.h"
 #include "engine/cache/source_digest.h"
 #include "engine/cache/step_key.h"
+#include "engine/fs/url_download.h"
 
 namespace strata::engine::build {
 namespace {
 
 namespace df = dockerfile;
-
-bool is_url(std::string_view source) { return source.starts_with("http://") || source.starts_with("https://"); }
 
 std::string network_name(const BuildConfig& config, df::NetworkMode requested) {
   switch (requested) {
@@ -68,7 +67,8 @@ bool add_copy(BuildSession& session, SourceRoots& sources, cache::StepInputs& in
               int step) {
   inputs.instruction = cache::canonical_copy(copy);
   for (const auto& source : copy.sources) {
-    if (copy.is_add && is_url(source)) return false;
+    // The same test the copy uses to decide it downloads.
+    if (copy.is_add && fs::is_remote_source(source)) return false;
     if (!add_source(session, sources, inputs, "copy:" + source, copy.from, source, true, step)) return false;
   }
   return true;

@@ -50,6 +50,7 @@ std::string builder_config_json(const Build& build, const BuilderSetup& setup) {
       {"cache_export", plan.export_to ? json(*plan.export_to) : json(nullptr)},
   };
   if (setup.cache_registry) doc["cache_registry"] = cache_registry_json(*setup.cache_registry);
+  doc["sandbox"] = json::parse(sandbox::sandbox_policy_json(setup.sandbox));
   return doc.dump(2, ' ', false, json::error_handler_t::replace);
 }
 

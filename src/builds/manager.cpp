@@ -369,7 +369,8 @@ Result<BuilderSetup> BuildManager::prepare(const Build& build, const Run& run) {
                      .work_dir = options_.work_dir,
                      .result_path = paths.run_dir / "result.json",
                      .secret_files = {},
-                     .cache_registry = options_.cache_registry};
+                     .cache_registry = options_.cache_registry,
+                     .sandbox = options_.sandbox};
   for (const auto& secret : build.request.secrets) {
     auto file = secrets_.find(secret.id);
     if (!file) return fail("SECRET_UNKNOWN", fmt::format("secret \"{}\" is no longer in the secret store", secret.id));

@@ -51,6 +51,7 @@
 #include "builds/request_parser.h"
 #include "builds/secret_store.h"
 #include "builds/source_archive.h"
+#include "sandbox/sandbox_policy.h"
 
 namespace strata::builds {
 
@@ -66,6 +67,7 @@ struct ManagerOptions {
   std::filesystem::path builder_executable = "/proc/self/exe";
   std::chrono::milliseconds kill_grace{std::chrono::seconds(10)};
   std::string engine_version;
+  sandbox::SandboxPolicy sandbox{};  // every build's sandbox, into build.json
 };
 
 // Where a build's files live; one place for the layout.

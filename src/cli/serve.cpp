@@ -5,7 +5,8 @@
 // STRATA_PUBLIC_URL, and for builds STRATA_MAX_CONCURRENT_BUILDS,
 // STRATA_SECRETS_DIR, STRATA_BUILDER_WORK_DIR, STRATA_RETRY_INTERRUPTED,
 // STRATA_MAX_SOURCE_BYTES, STRATA_REGISTRY_HOST, STRATA_CACHE_REGISTRY,
-// STRATA_CACHE_REGISTRY_USERNAME, STRATA_CACHE_REGISTRY_PASSWORD) and an
+// STRATA_CACHE_REGISTRY_USERNAME, STRATA_CACHE_REGISTRY_PASSWORD, and the
+// sandbox flags of sandbox_flags.h) and an
 // embedded default, so it runs with no setup: the first start creates the
 // signing keys and a bootstrap operator key in the data directory. Registry
 // authorization cannot be switched off. The OpenAPI description is served at
@@ -29,6 +30,7 @@
 #include "cli/auth_flags.h"
 #include "cli/commands.h"
 #include "cli/openapi.h"
+#include "cli/sandbox_flags.h"
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -53,6 +55,7 @@ struct ServeOptions {
   std::string cache_registry;  // empty: cache repositories on this registry
   std::string cache_registry_username;
   std::string cache_registry_password;  // a secret: never logged
+  SandboxFlags sandbox;
 };
 
 // The engine version recorded in every build's provenance.
@@ -118,7 +121,8 @@ Result<std::optional<builds::CacheRegistry>> cache_registry(const ServeOptions& 
 }
 
 builds::BuildServiceOptions build_options(const ServeOptions& options,
-                                          std::optional<builds::CacheRegistry> cache_registry) {
+                                          std::optional<builds::CacheRegistry> cache_registry,
+                                          sandbox::SandboxPolicy sandbox) {
   auto data_dir = std::filesystem::absolute(options.data_dir);
   builds::BuildServiceOptions build;
   build.manager.data_dir = data_dir;
@@ -129,6 +133,7 @@ builds::BuildServiceOptions build_options(const ServeOptions& options,
   build.manager.source_limits.max_content_bytes = options.max_source_bytes;
   build.manager.engine_version = kEngineVersion;
   build.manager.cache_registry = std::move(cache_registry);
+  build.manager.sandbox = std::move(sandbox);
   if (!options.secrets_dir.empty()) build.secrets_dir = std::filesystem::absolute(options.secrets_dir);
   return build;
 }
@@ -163,6 +168,11 @@ int serve(const ServeOptions& options) {
     spdlog::error("{}", cache.error().message);
     return 2;
   }
+  auto sandbox = sandbox_policy_from(options.sandbox);
+  if (!sandbox) {
+    spdlog::error("{}", sandbox.error().message);
+    return 2;
+  }
   if (*cache)
     spdlog::info("build cache repositories on {}{}", (*cache)->url,
                  (*cache)->username.empty() ? "" : " as " + (*cache)->username);
@@ -183,7 +193,7 @@ int serve(const ServeOptions& options) {
     spdlog::error("cannot set up authentication in {}: {}", options.data_dir, auth.error().message);
     return 1;
   }
-  auto builds = builds::BuildService::open(build_options(options, std::move(*cache)), **auth);
+  auto builds = builds::BuildService::open(build_options(options, std::move(*cache), std::move(*sandbox)), **auth);
   if (!builds) {
     spdlog::error("cannot open the build service in {}: {}", options.data_dir, builds.error().message);
     return 1;
@@ -287,6 +297,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--cache-registry-password", options->cache_registry_password,
                   "password for --cache-registry (prefer the environment variable: arguments are visible to ps)")
       ->envname("STRATA_CACHE_REGISTRY_PASSWORD");
+  add_sandbox_flags(*cmd, options->sandbox);
   cmd->callback([options] { set_exit_code(serve(*options)); });
 }
 

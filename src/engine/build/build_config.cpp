@@ -111,7 +111,8 @@ class ConfigReader {
   Result<BuildConfig> read() {
     BuildConfig config;
     for (auto step : {&ConfigReader::read_source, &ConfigReader::read_registry, &ConfigReader::read_output,
-                      &ConfigReader::read_execution, &ConfigReader::read_work, &ConfigReader::read_cache}) {
+                      &ConfigReader::read_execution, &ConfigReader::read_work, &ConfigReader::read_cache,
+                      &ConfigReader::read_sandbox}) {
       if (auto ok = (this->*step)(config); !ok) return std::unexpected(ok.error());
     }
     return config;
@@ -249,6 +250,15 @@ class ConfigReader {
     if (!compression) return std::unexpected(compression.error());
     if (*compression && **compression == "zstd") config.layer_compression = layer::LayerCompression::zstd;
     else if (*compression && **compression != "gzip") return invalid("layer_compression", "must be \"gzip\" or \"zstd\"");
+    return {};
+  }
+
+  Result<void> read_sandbox(BuildConfig& config) {
+    const json* sandbox = member(doc_, "sandbox");
+    if (!sandbox) return {};
+    auto policy = sandbox::parse_sandbox_policy(sandbox->dump());
+    if (!policy) return invalid("sandbox", policy.error().message);
+    config.sandbox = std::move(*policy);
     return {};
   }
 

@@ -23,6 +23,7 @@
 #include "engine/layer/layer_compression.h"
 #include "engine/remote/registry_config.h"
 #include "oci/manifest.h"
+#include "sandbox/sandbox_policy.h"
 
 namespace strata::engine::build {
 
@@ -76,6 +77,7 @@ struct BuildConfig {
   layer::LayerCompression layer_compression = layer::LayerCompression::gzip;
   std::optional<std::filesystem::path> result_path;
   CacheSettings cache;  // "cache_import", "cache_export", "cache_registry", "is_admin_build"
+  sandbox::SandboxPolicy sandbox;  // "sandbox"; absent: the defaults
 
   // "127.0.0.1:8083": registry_url without its scheme.
   std::string registry_host() const;

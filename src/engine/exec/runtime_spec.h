@@ -14,9 +14,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sandbox/sandbox_policy.h"
 
 namespace strata::engine::exec {
 
@@ -45,12 +48,21 @@ struct RunSpec {
   std::string cwd = "/";          // absolute
   ProcessUser user;
   Network network = Network::isolated;
+  // A network namespace made for the build on the host (owned by the host's
+  // user namespace, so the step cannot change its interfaces or firewall);
+  // empty: runc makes a fresh one with only lo.
+  std::filesystem::path network_namespace;
   std::vector<BindMount> mounts;
   std::string hostname = "strata";
   // RLIMIT_NOFILE, soft and hard; capped at the builder's own hard limit.
   std::uint64_t open_files_limit = 1048576;
   std::int64_t pids_limit = 0;               // 0: unlimited
   std::int64_t memory_limit_bytes = 0;       // 0: unlimited
+  double cpus = 0;                           // CPU time in cores; 0: no cap
+  // The user namespace: container ids 0..size-1 are host ids
+  // host_start..; nullopt runs the step in the host's (tests of the executor
+  // without idmapped rootfs only).
+  std::optional<sandbox::IdRange> ids;
   // cgroup for the container, e.g. "/strata/<id>"; empty lets runc choose.
   std::string cgroups_path;
 };

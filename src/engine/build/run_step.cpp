@@ -25,7 +25,27 @@ namespace {
 namespace df = dockerfile;
 namespace stdfs = std::filesystem;
 
-constexpr std::size_t kErrorOutputLines = 20;
+// The last lines of a step's output, kept for the error of a failed step:
+// at most kLines lines of at most kLineBytes each, however much the step
+// printed (clipped from the log or not).
+class OutputTail {
+ public:
+  void add(std::string_view line) {
+    lines_.emplace_back(line.substr(0, kLineBytes));
+    if (line.size() > kLineBytes) lines_.back() += " [...]";
+    if (lines_.size() > kLines) lines_.pop_front();
+  }
+  std::string text() const {
+    std::string text;
+    for (const auto& line : lines_) text += line + "\n";
+    return text;
+  }
+
+ private:
+  static constexpr std::size_t kLines = 20;
+  static constexpr std::size_t kLineBytes = 1024;
+  std::deque<std::string> lines_;
+};
 
 // argv of the step: exec form as written; shell form through SHELL, with
 // heredoc bodies appended after the command so the shell reads them as the
@@ -216,22 +236,18 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
       return std::unexpected(made.error());
     }
     spec = std::move(*made);
-    std::deque<std::string> tail;
+    OutputTail tail;
     status = session.runc.run(
         mount->id, spec, mount->merged,
         [&](exec::OutputStream, std::string_view line) {
-          session.log.line(step, line);
-          tail.emplace_back(line);
-          if (tail.size() > kErrorOutputLines) tail.pop_front();
+          session.log.output(step, line);
+          tail.add(line);
         },
         {session.cancel.deadline(), session.cancel.token()});
-    if (status && *status != 0) {
-      std::string output;
-      for (const auto& line : tail) output += line + "\n";
+    if (status && *status != 0)
       status = fail("RUN_FAILED",
                     fmt::format("process \"{}\" did not complete successfully: exit code: {}", join(spec.args), *status),
-                    output);
-    }
+                    tail.text());
   }
   if (!status) {
     (void)session.snapshots.discard(*mount);

@@ -1,5 +1,6 @@
 // What every step of one build shares: its config, work dir, snapshots,
-// runc, registries, image puller, log, cancellation and build cache. Plain aggregate of
+// runc, the cgroup holding its limits, registries, image puller, log,
+// cancellation and build cache. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include "engine/build/step_snapshots.h"
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
+#include "engine/exec/build_cgroup.h"
 #include "engine/exec/runc_executor.h"
 
 namespace strata::engine::build {
@@ -20,6 +22,7 @@ struct BuildSession {
   const WorkDir& work;
   StepSnapshots& snapshots;
   const exec::RuncExecutor& runc;
+  exec::BuildCgroup& cgroup;  // RUN containers go below it
   ImagePuller& images;
   BuildLog& log;
   const Cancellation& cancel;

@@ -47,6 +47,34 @@ class OutputTail {
   std::deque<std::string> lines_;
 };
 
+std::string memory_limit_text(const sandbox::BuildLimits& limits) {
+  return limits.memory_bytes > 0 ? fmt::format("memory limit ({}) reached", sandbox::format_byte_size(limits.memory_bytes))
+                                 : std::string("the host ran out of memory");
+}
+
+// The error of a step whose command failed, naming the limit that made it
+// fail when the build's cgroup saw one reached.
+Error step_failure(const std::string& command, int exit_code, exec::LimitsHit hit, const sandbox::BuildLimits& limits,
+                   std::string output) {
+  if (hit.memory)
+    return {"RUN_OOM",
+            fmt::format("the build ran out of memory: {}; the step was killed (process \"{}\", exit code: {})",
+                        memory_limit_text(limits), command, exit_code),
+            std::move(output)};
+  std::string message = fmt::format("process \"{}\" did not complete successfully: exit code: {}", command, exit_code);
+  if (hit.pids) message += fmt::format("; process limit ({}) reached", limits.pids);
+  return {"RUN_FAILED", std::move(message), std::move(output)};
+}
+
+// A step that succeeded although a limit bit (a process it could do
+// without was killed, a fork was refused and retried) says so in its log.
+std::vector<std::string> limit_warnings(exec::LimitsHit hit, const sandbox::BuildLimits& limits) {
+  std::vector<std::string> warnings;
+  if (hit.memory) warnings.push_back(fmt::format("warning: {}; a process of this step was killed", memory_limit_text(limits)));
+  if (hit.pids) warnings.push_back(fmt::format("warning: process limit ({}) reached", limits.pids));
+  return warnings;
+}
+
 // argv of the step: exec form as written; shell form through SHELL, with
 // heredoc bodies appended after the command so the shell reads them as the
 // here-documents their markers announce (and expands unquoted ones itself).
@@ -236,7 +264,9 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
       return std::unexpected(made.error());
     }
     spec = std::move(*made);
+    spec.cgroups_path = session.cgroup.step_path(mount->id);
     OutputTail tail;
+    auto before = session.cgroup.counters();
     status = session.runc.run(
         mount->id, spec, mount->merged,
         [&](exec::OutputStream, std::string_view line) {
@@ -244,10 +274,12 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
           tail.add(line);
         },
         {session.cancel.deadline(), session.cancel.token()});
-    if (status && *status != 0)
-      status = fail("RUN_FAILED",
-                    fmt::format("process \"{}\" did not complete successfully: exit code: {}", join(spec.args), *status),
-                    tail.text());
+    auto hit = session.cgroup.hit_since(before);
+    if (status && *status != 0) {
+      status = std::unexpected(step_failure(join(spec.args), *status, hit, session.cgroup.limits(), tail.text()));
+    } else if (status) {
+      for (const auto& warning : limit_warnings(hit, session.cgroup.limits())) session.log.line(step, warning);
+    }
   }
   if (!status) {
     (void)session.snapshots.discard(*mount);

@@ -12,11 +12,18 @@
 // builds (sharing=locked/private serialise users with a lock); type=bind
 // binds a path of the context, a stage or an image read-only.
 //
+// The container runs in a child of the build's cgroup (exec/build_cgroup.h),
+// under the build's limits. Its output goes to the build log, clipped there
+// at the step and build log limits.
+//
 // Errors: RUN_FAILED for a non-zero exit ("process \"/bin/sh -c ...\" did not
-// complete successfully: exit code: N", the output's last lines as detail),
-// SECRET_MISSING, RUN_INVALID (bad mounts or network), the executor's
-// RUN_TIMEOUT/RUN_CANCELLED, snapshot and layer errors. Whatever happens,
-// the step's mounts are released.
+// complete successfully: exit code: N", plus "; process limit (N) reached"
+// when the build's process limit was hit; the output's last lines, bounded,
+// as detail), RUN_OOM when the kernel killed a process of the step for lack
+// of memory ("the build ran out of memory: memory limit (4 GiB) reached; the
+// step was killed ..."), SECRET_MISSING, RUN_INVALID (bad mounts or network),
+// the executor's RUN_TIMEOUT/RUN_CANCELLED, snapshot and layer errors.
+// Whatever happens, the step's mounts are released.
 #pragma once
 
 #include <optional>

@@ -97,20 +97,30 @@ StepCache make_cache(const BuildConfig& config, Registries& registries, const st
   return StepCache(registries, std::move(import), std::move(export_to), std::move(writer), scratch, log);
 }
 
+// The cgroup bounding every RUN step of the build with its limits.
+Result<exec::BuildCgroup> build_cgroup(const BuildConfig& config) {
+  auto hierarchy = exec::CgroupHierarchy::detect();
+  auto cgroup = hierarchy ? exec::BuildCgroup::create(*hierarchy, id_prefix(config.id), config.sandbox.limits)
+                          : Result<exec::BuildCgroup>(std::unexpected(hierarchy.error()));
+  if (!cgroup)
+    return fail(cgroup.error().code, "cannot set up the build's resource limits: " + cgroup.error().message);
+  return cgroup;
+}
+
 // The objects one build's steps share, torn down in reverse order.
 class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
-        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore)
+        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore, exec::BuildCgroup cgroup)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
-        ignore_(std::move(ignore)),
+        ignore_(std::move(ignore)), cgroup_(std::move(cgroup)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
         runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
         registries_(config.registries),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
-        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_, cache_} {
+        session_{config, work_, snapshots_, runc_, cgroup_, images_, log, cancel, ignore_, cache_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
   }
 
@@ -189,6 +199,7 @@ class Build {
   WorkDir work_;
   snapshot::Snapshotter snapshotter_;
   df::IgnoreRules ignore_;
+  exec::BuildCgroup cgroup_;
   StepSnapshots snapshots_;
   exec::RuncExecutor runc_;
   Registries registries_;
@@ -206,7 +217,9 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!work) return std::unexpected(work.error());
   auto snapshotter = snapshot::Snapshotter::open(work->snapshots());
   if (!snapshotter) return std::unexpected(snapshotter.error());
-  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore));
+  auto cgroup = build_cgroup(config);
+  if (!cgroup) return std::unexpected(cgroup.error());
+  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore), std::move(*cgroup));
   return build.run(*dockerfile);
 }
 

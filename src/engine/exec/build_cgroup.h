@@ -15,7 +15,9 @@
 // hit_since() compares a snapshot taken before a step with now. The kernel
 // counts these in the step's own cgroup on v1, and runc removes that one when
 // the step ends, so on v1 the build's cgroup carries its own probes: an OOM
-// eventfd on memory.oom_control and the high-water mark pids.peak.
+// eventfd on memory.oom_control and the high-water mark pids.peak (which
+// cannot go down: after one step reached the process limit, later steps on
+// v1 are not told apart; kernels without pids.peak report no pids hits there).
 //
 // Lifetime: a build holds <lock dir>/<name>.lock (flock) while its cgroup
 // exists. create() first sweeps the cgroups under strata/ whose lock nobody

@@ -204,7 +204,7 @@ Result<exec::RunSpec> make_spec(BuildSession& session, StepMounts& mounts, const
 
 Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const StageState& stage,
                             const df::RunCommand& run, int step) {
-  auto mount = session.snapshots.prepare(stage.layers);
+  auto mount = session.snapshots.prepare(stage.layers, StepSnapshots::User::container);
   if (!mount) return std::unexpected(mount.error());
   Result<int> status = 0;
   exec::RunSpec spec;

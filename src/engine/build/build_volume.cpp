@@ -96,10 +96,9 @@ Result<LoopDevice> attach_loop(const fs::path& image) {
 
 }  // namespace
 
-Result<BuildVolume> BuildVolume::open(const fs::path& image, const fs::path& mount_point, std::int64_t bytes) {
+Result<void> create_volume_image(const fs::path& image, std::int64_t bytes) {
   std::error_code ec;
-  fs::create_directories(mount_point, ec);
-  if (ec) return fail("IO", fmt::format("cannot create {}: {}", mount_point.string(), ec.message()));
+  fs::create_directories(image.parent_path(), ec);
   {
     UniqueFd file(::open(image.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (!file || ::ftruncate(file.get(), bytes) != 0) {
@@ -108,22 +107,32 @@ Result<BuildVolume> BuildVolume::open(const fs::path& image, const fs::path& mou
       return setup_failed("image file", err);
     }
   }
-  auto cleanup = [&] { fs::remove(image, ec); };
   if (auto made = make_filesystem(image); !made) {
-    cleanup();
-    return std::unexpected(made.error());
+    fs::remove(image, ec);
+    return made;
   }
+  return {};
+}
+
+Result<void> mount_volume_image(const fs::path& image, const fs::path& mount_point) {
+  std::error_code ec;
+  fs::create_directories(mount_point, ec);
+  if (ec) return fail("IO", fmt::format("cannot create {}: {}", mount_point.string(), ec.message()));
   auto device = attach_loop(image);
-  if (!device) {
-    cleanup();
-    return std::unexpected(device.error());
-  }
+  if (!device) return std::unexpected(device.error());
   // Once mounted, the device stays attached until the mount goes, though
   // our fd is closed on return (autoclear).
-  if (::mount(device->path.c_str(), mount_point.c_str(), "ext4", MS_NOSUID | MS_NODEV, "noinit_itable") != 0) {
-    int err = errno;
-    cleanup();
-    return setup_failed("mount", err);
+  if (::mount(device->path.c_str(), mount_point.c_str(), "ext4", MS_NOSUID | MS_NODEV, "noinit_itable") != 0)
+    return setup_failed("mount", errno);
+  return {};
+}
+
+Result<BuildVolume> BuildVolume::open(const fs::path& image, const fs::path& mount_point, std::int64_t bytes) {
+  if (auto made = create_volume_image(image, bytes); !made) return std::unexpected(made.error());
+  if (auto mounted = mount_volume_image(image, mount_point); !mounted) {
+    std::error_code ec;
+    fs::remove(image, ec);
+    return std::unexpected(mounted.error());
   }
   return BuildVolume(image, mount_point, bytes);
 }
@@ -139,13 +148,15 @@ BuildVolume::~BuildVolume() {
   ::unlink(image_.c_str());
 }
 
-bool BuildVolume::exhausted() const {
+bool BuildVolume::exhausted() const { return volume_exhausted(mount_point_, bytes_); }
+
+bool volume_exhausted(const fs::path& mount_point, std::int64_t bytes) {
   struct statvfs stats {};
-  if (::statvfs(mount_point_.c_str(), &stats) != 0) return false;
+  if (::statvfs(mount_point.c_str(), &stats) != 0) return false;
   auto free_bytes = static_cast<std::int64_t>(stats.f_bavail) * static_cast<std::int64_t>(stats.f_frsize);
   // A failed write leaves a little room: whatever is below one block group's
   // worth of slack counts as full.
-  std::int64_t slack = std::max<std::int64_t>(std::int64_t{8} << 20, bytes_ / 200);
+  std::int64_t slack = std::max<std::int64_t>(std::int64_t{8} << 20, bytes / 200);
   return free_bytes < slack || stats.f_favail == 0;
 }
 

@@ -53,8 +53,18 @@ class BuildVolume {
   std::int64_t bytes_ = 0;
 };
 
+// True when the filesystem at `mount_point`, of `bytes`, has (next to) no
+// room or no inodes left: a failure there now is the quota's doing.
+bool volume_exhausted(const std::filesystem::path& mount_point, std::int64_t bytes);
+
 // Unmounts and deletes every volume image under `dir` (crash recovery: only
 // when no builder is running).
 void sweep_build_volumes(const std::filesystem::path& dir);
+
+// The two halves of open(), for volumes that outlive a build (cache mounts):
+// a sparse image of `bytes` with a fresh filesystem in it, and mounting an
+// existing image on `mount_point`.
+Result<void> create_volume_image(const std::filesystem::path& image, std::int64_t bytes);
+Result<void> mount_volume_image(const std::filesystem::path& image, const std::filesystem::path& mount_point);
 
 }  // namespace strata::engine::build

@@ -111,8 +111,9 @@ class StepMounts {
   }
 
   Result<void> add_cache(const df::Mount& mount, exec::RunSpec& spec) {
-    stdfs::path dir = session_.work.cache_mounts() / component_for(session_.config.cache_mount_scope) /
-                      component_for(mount.id.empty() ? mount.target : mount.id);
+    auto scope = session_.cache_mounts.dir_for(component_for(session_.config.cache_mount_scope));
+    if (!scope) return std::unexpected(scope.error());
+    stdfs::path dir = *scope / component_for(mount.id.empty() ? mount.target : mount.id);
     std::error_code ec;
     if (!stdfs::exists(dir, ec)) {
       stdfs::create_directories(dir, ec);

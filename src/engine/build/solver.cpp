@@ -113,7 +113,8 @@ class Build {
         registries_(config.registries),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
-        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_, cache_} {
+        cache_mounts_(work_.cache_mounts(), config.sandbox.limits.disk_bytes),
+        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_, cache_, cache_mounts_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
     snapshots_.map_containers_with(&views_->mapped_access());
   }
@@ -127,6 +128,10 @@ class Build {
     if (!result && work_.disk_exhausted())
       result = fail("DISK_QUOTA_EXCEEDED",
                     fmt::format("build disk quota exceeded ({})", sandbox::format_byte_size(work_.disk_quota())),
+                    result.error().message);
+    else if (!result && cache_mounts_.exhausted())
+      result = fail("DISK_QUOTA_EXCEEDED",
+                    fmt::format("cache mount quota exceeded ({})", sandbox::format_byte_size(cache_mounts_.bytes())),
                     result.error().message);
     if (!cancel_.reason()) {
       std::optional<remote::RemoteImage> pushed;
@@ -205,6 +210,7 @@ class Build {
   Registries registries_;
   ImagePuller images_;
   StepCache cache_;
+  CacheMountVolumes cache_mounts_;
   BuildSession session_;
 };
 

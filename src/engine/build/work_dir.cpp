@@ -54,8 +54,10 @@ Result<void> sweep_leftovers(const fs::path& root) {
       return std::unexpected(unmounted.error());
   sweep_build_volumes(root / "builds");
   fs::remove_all(root / "builds", ec);
-  if (auto unmounted = engine::fs::unmount_all_under(rootfs_binds_of(root)); !unmounted)
-    return std::unexpected(unmounted.error());
+  for (const fs::path& dir : {rootfs_binds_of(root), root / "cache-mounts"})
+    if (fs::exists(dir))
+      if (auto unmounted = engine::fs::unmount_all_under(fs::canonical(dir, ec)); !unmounted)
+        return std::unexpected(unmounted.error());
   fs::remove_all(rootfs_binds_of(root), ec);
   fs::remove_all(root / "bundles", ec);
   // trash/ is left to reap_trash(): a finished builder's rm may still run.

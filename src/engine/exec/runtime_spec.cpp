@@ -25,10 +25,12 @@ const std::vector<std::string> kCapabilities = {
     "CAP_SYS_CHROOT",                 "CAP_KILL",
 };
 
-// runc's defaults (`runc spec`).
+// runc's defaults (`runc spec`), and Docker's powercap mask (energy counters
+// are a side channel, CVE-2020-8694).
 const std::vector<std::string> kMaskedPaths = {
     "/proc/acpi",        "/proc/asound",      "/proc/kcore",       "/proc/keys",    "/proc/latency_stats",
     "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+    "/sys/devices/virtual/powercap",
 };
 const std::vector<std::string> kReadonlyPaths = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",

@@ -1,6 +1,7 @@
-// What every step of one build shares: its config, work dir, snapshots,
-// runc, registries, image puller, log, cancellation and build cache. Plain aggregate of
-// references; the solver owns the objects and outlives every step.
+// What every step of one build shares: its config, work dir, snapshots, OCI
+// runtime executor, registries, image puller, log, cancellation and build
+// cache. Plain aggregate of references; the solver owns the objects and
+// outlives every step.
 #pragma once
 
 #include "engine/build/build_config.h"
@@ -11,7 +12,7 @@
 #include "engine/build/step_snapshots.h"
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
-#include "engine/exec/runc_executor.h"
+#include "engine/exec/oci_runtime_executor.h"
 
 namespace strata::engine::build {
 
@@ -19,7 +20,7 @@ struct BuildSession {
   const BuildConfig& config;
   const WorkDir& work;
   StepSnapshots& snapshots;
-  const exec::RuncExecutor& runc;
+  const exec::OciRuntimeExecutor& executor;
   ImagePuller& images;
   BuildLog& log;
   const Cancellation& cancel;

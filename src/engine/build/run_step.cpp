@@ -217,7 +217,7 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
     }
     spec = std::move(*made);
     std::deque<std::string> tail;
-    status = session.runc.run(
+    status = session.executor.run(
         mount->id, spec, mount->merged,
         [&](exec::OutputStream, std::string_view line) {
           session.log.line(step, line);

@@ -101,16 +101,16 @@ StepCache make_cache(const BuildConfig& config, Registries& registries, const st
 class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
-        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore)
+        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore, exec::OciRuntime runtime)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
         ignore_(std::move(ignore)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
-        runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
+        executor_({.runtime = std::move(runtime), .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
         registries_(config.registries),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
-        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_, cache_} {
+        session_{config, work_, snapshots_, executor_, images_, log, cancel, ignore_, cache_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
   }
 
@@ -190,7 +190,7 @@ class Build {
   snapshot::Snapshotter snapshotter_;
   df::IgnoreRules ignore_;
   StepSnapshots snapshots_;
-  exec::RuncExecutor runc_;
+  exec::OciRuntimeExecutor executor_;
   Registries registries_;
   ImagePuller images_;
   StepCache cache_;
@@ -204,9 +204,12 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!ignore) return std::unexpected(ignore.error());
   auto work = WorkDir::open(config.work_dir, config.id);
   if (!work) return std::unexpected(work.error());
+  auto runtime = exec::OciRuntime::locate(config.sandbox.runtime, config.sandbox.runtime_path);
+  if (!runtime) return std::unexpected(runtime.error());
   auto snapshotter = snapshot::Snapshotter::open(work->snapshots());
   if (!snapshotter) return std::unexpected(snapshotter.error());
-  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore));
+  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore),
+              std::move(*runtime));
   return build.run(*dockerfile);
 }
 

@@ -27,8 +27,10 @@
 //      in gVisor's memory (the default of newer releases).
 //    * /tmp: gVisor mounts a tmpfs over an empty or missing /tmp, so files
 //      a step leaves there would be missing from its layer. An existing /tmp
-//      directory is bound over itself instead; a missing one is reported as
-//      a mount point (the caller removes the stub after the run).
+//      directory is bound over itself instead. A missing one cannot stay
+//      missing (any mount there creates it): the step sees gVisor's tmpfs,
+//      whose files are not kept, and the stub is removed after the run, so
+//      `RUN mkdir /tmp` in an image without /tmp fails under runsc.
 //    * /sys: gVisor's own sysfs, never a bind of the host's /sys (gVisor
 //      would show the host's devices and cgroups through its file proxy).
 //    * a non-root user gets no effective or permitted capabilities: runsc

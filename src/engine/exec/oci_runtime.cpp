@@ -35,8 +35,7 @@ Result<RuntimeInvocation> gvisor_invocation(RunSpec spec, const fs::path& rootfs
                 "starts the sandbox inside that namespace, where it cannot set itself up); run builds that "
                 "need egress with runc or crun");
   RuntimeInvocation invocation;
-  invocation.run_flags = {has_network_access(spec) ? "--network=host" : "--network=none", "--oci-seccomp",
-                          "--overlay2=none"};
+  invocation.run_flags = {has_network_access(spec) ? "--network=host" : "--network=none", "--overlay2=none"};
   bool tmp_mounted = std::any_of(spec.mounts.begin(), spec.mounts.end(),
                                  [](const BindMount& m) { return m.destination == "/tmp"; });
   std::error_code ec;

@@ -19,9 +19,12 @@
 //      user namespace, where it cannot set up its chroot (host root is not
 //      mapped): a step with network access and a user namespace is refused
 //      with RUNTIME_UNSUPPORTED rather than failing obscurely.
-//    * --oci-seccomp: the spec's seccomp profile filters the step's calls in
-//      the Sentry, as it would in the kernel (the Sentry has its own host
-//      filter either way); without the flag runsc ignores it.
+//    * the spec's seccomp profile is left to runsc, which ignores it: the
+//      step's system calls never reach the host kernel (the Sentry serves
+//      them, itself under gVisor's own host filter). runsc's --oci-seccomp
+//      would apply it in the Sentry, but answers every ERRNO rule with EPERM
+//      (errnoRet is ignored, to this day), so Docker's `clone3 -> ENOSYS`
+//      rule would fail every thread glibc >= 2.34 creates.
 //    * --overlay2=none: the step's writes go to the rootfs on the host (the
 //      snapshot's upper dir, which becomes the layer), never to an overlay
 //      in gVisor's memory (the default of newer releases).

@@ -68,10 +68,10 @@ TEST_F(OciRuntimeTest, RuncAndCrunGetTheSpecAsItIs) {
   }
 }
 
-TEST_F(OciRuntimeTest, RunscRunsAnIsolatedStepOnGvisorsOwnLoopbackWithTheSeccompProfileAndNoOverlay) {
+TEST_F(OciRuntimeTest, RunscRunsAnIsolatedStepOnGvisorsOwnLoopbackWithoutAnOverlay) {
   auto invocation = runtime(RuntimeKind::runsc).invocation(step(), rootfs());
   ASSERT_TRUE(invocation) << invocation.error().message;
-  EXPECT_EQ(invocation->run_flags, (std::vector<std::string>{"--network=none", "--oci-seccomp", "--overlay2=none"}));
+  EXPECT_EQ(invocation->run_flags, (std::vector<std::string>{"--network=none", "--overlay2=none"}));
 }
 
 TEST_F(OciRuntimeTest, RunscGivesAStepWithNetworkAccessTheSpecsNamespace) {

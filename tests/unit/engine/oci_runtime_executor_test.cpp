@@ -5,9 +5,11 @@
 // but cannot run here fails them.
 #include "engine/exec/oci_runtime_executor.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -39,6 +41,12 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+const auto kRuntimes =
+    ::testing::Values(sandbox::RuntimeKind::runc, sandbox::RuntimeKind::crun, sandbox::RuntimeKind::runsc);
+std::string runtime_test_name(const ::testing::TestParamInfo<sandbox::RuntimeKind>& info) {
+  return std::string(sandbox::runtime_name(info.param));
+}
+
 class OciRuntimeExecutorTest : public ::testing::TestWithParam<sandbox::RuntimeKind> {
  protected:
   void SetUp() override {
@@ -51,9 +59,7 @@ class OciRuntimeExecutorTest : public ::testing::TestWithParam<sandbox::RuntimeK
     auto opened = Snapshotter::open(temp_.path() / "snapshots");
     ASSERT_TRUE(opened) << opened.error().message;
     snapshotter_.emplace(std::move(*opened));
-    // "<Test>/<runtime>": the runtime's name keeps ids apart, '/' is not allowed.
-    id_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(id_.begin(), id_.end(), '/', '.');
+    id_ = test_id();
     auto mount = snapshotter_->prepare({temp_.path() / "rootfs"}, id_);
     ASSERT_TRUE(mount) << mount.error().message << " " << mount.error().detail;
     mount_ = *mount;
@@ -66,8 +72,17 @@ class OciRuntimeExecutorTest : public ::testing::TestWithParam<sandbox::RuntimeK
     fs::create_directories(root / "bin");
     fs::create_directories(root / "etc");
     fs::copy_file("/bin/busybox", root / "bin/busybox");
-    for (const char* applet : {"sh", "echo", "cat", "ls", "id", "sleep", "touch", "env", "pwd", "grep", "hostname", "wc"})
+    for (const char* applet : {"sh", "echo", "cat", "ls", "id", "sleep", "touch", "env", "pwd", "grep", "hostname", "wc",
+                                "chown", "mkdir", "unshare"})
       fs::create_symlink("busybox", root / "bin" / applet);
+  }
+
+  // The container (and mount) id: the test's name, cut to fit the 64
+  // characters a mount id may have, and the runtime's.
+  static std::string test_id() {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    name = name.substr(0, name.find('/'));
+    return name.substr(0, 50) + "." + std::string(sandbox::runtime_name(GetParam()));
   }
 
   RunSpec shell(const std::string& command) const {
@@ -79,7 +94,8 @@ class OciRuntimeExecutorTest : public ::testing::TestWithParam<sandbox::RuntimeK
   // `on_first_line` runs when the container prints its first line (while it
   // is still running).
   Result<int> run(const RunSpec& spec, const RunControl& control = {}, const std::function<void()>& on_first_line = {}) {
-    OciRuntimeExecutor executor({.runtime = *runtime_, .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles"});
+    OciRuntimeExecutor executor({.runtime = *runtime_, .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles",
+                                 .id_mapping = nullptr, .rootfs_binds = {}});
     return executor.run(id_, spec, mount_.merged, [&](OutputStream stream, std::string_view text) {
       if (lines_.empty() && on_first_line) on_first_line();
       lines_.push_back({stream, std::string(text)});
@@ -196,15 +212,12 @@ TEST_P(OciRuntimeExecutorTest, ContainerHasDockersConfinement) {
       "echo x > /proc/sys/kernel/domainname 2>/dev/null || echo proc-sys-readonly;"
       "touch /sys/x 2>/dev/null || echo sys-readonly"));
   ASSERT_TRUE(status) << status.error().message;
-  // Docker's 14 default capabilities: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
-  // SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
-  // AUDIT_WRITE SETFCAP. runsc removes NET_RAW (its raw sockets are off) and
-  // its /proc shows no CapAmb or NoNewPrivs.
-  std::vector<std::string> expected =
-      GetParam() == sandbox::RuntimeKind::runsc
-          ? std::vector<std::string>{"CapEff:\t00000000a80405fb", "CapBnd:\t00000000a80405fb"}
-          : std::vector<std::string>{"CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb",
-                                     "CapAmb:\t0000000000000000", "NoNewPrivs:\t1"};
+  // Docker's default capabilities without NET_RAW, MKNOD and AUDIT_WRITE:
+  // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+  // NET_BIND_SERVICE SYS_CHROOT SETFCAP. runsc's /proc shows no CapAmb or
+  // NoNewPrivs.
+  std::vector<std::string> expected = {"CapEff:\t00000000800405fb", "CapBnd:\t00000000800405fb"};
+  if (GetParam() != sandbox::RuntimeKind::runsc) expected.insert(expected.end(), {"CapAmb:\t0000000000000000", "NoNewPrivs:\t1"});
   expected.insert(expected.end(), {"strata", "0", "proc-sys-readonly", "sys-readonly"});
   EXPECT_EQ(stdout_lines(), expected);
 }
@@ -312,10 +325,147 @@ TEST_P(OciRuntimeExecutorTest, CancellationBeforeTheContainerExistsLeavesNothing
   expect_stopped_and_gone(status, "RUN_CANCELLED", std::chrono::steady_clock::now() - started);
 }
 
-INSTANTIATE_TEST_SUITE_P(Runtimes, OciRuntimeExecutorTest,
-                         ::testing::Values(sandbox::RuntimeKind::runc, sandbox::RuntimeKind::crun,
-                                           sandbox::RuntimeKind::runsc),
-                         [](const auto& info) { return std::string(sandbox::runtime_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Runtimes, OciRuntimeExecutorTest, kRuntimes, runtime_test_name);
+
+// The same runs in the build's user namespace: the rootfs stacked on
+// idmapped views, as a build's RUN steps get it.
+class UserNamespaceRunTest : public OciRuntimeExecutorTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "OCI runtimes need root";
+    auto runtime = OciRuntime::locate(GetParam());
+    if (!runtime) GTEST_SKIP() << runtime.error().message;
+    runtime_.emplace(std::move(*runtime));
+    if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
+    ::chmod(temp_.path().c_str(), 0711);  // the runtime reaches the rootfs bind by path as container root
+    make_busybox_rootfs(temp_.path() / "rootfs");
+    auto opened = Snapshotter::open(temp_.path() / "snapshots");
+    ASSERT_TRUE(opened) << opened.error().message;
+    snapshotter_.emplace(std::move(*opened));
+    auto mapping = IdMapping::create(kIds);
+    ASSERT_TRUE(mapping) << mapping.error().message;
+    mapping_.emplace(std::move(*mapping));
+    snapshot::MappedAccess access{.views = {}, .root_uid = kIds.host_start, .root_gid = kIds.host_start};
+    for (const auto& [source, name] : {std::pair{fs::canonical(temp_.path() / "rootfs"), "rootfs"},
+                                       std::pair{snapshotter_->mounts(), "mounts"}}) {
+      auto view = IdMappedView::mount(source, temp_.path() / "views" / name, *mapping_);
+      ASSERT_TRUE(view) << view.error().message;
+      access.views.push_back({source, view->view()});
+      views_.push_back(std::move(*view));
+    }
+    id_ = test_id();
+    auto mount = snapshotter_->prepare({temp_.path() / "rootfs"}, id_, &access);
+    ASSERT_TRUE(mount) << mount.error().message << " " << mount.error().detail;
+    mount_ = *mount;
+    fs::create_directories(temp_.path() / "rootfs-binds");
+  }
+  void TearDown() override {
+    if (snapshotter_) (void)snapshotter_->sweep();
+    views_.clear();
+  }
+
+  Result<int> run(const RunSpec& spec, const std::function<void()>& on_first_line = {}) {
+    OciRuntimeExecutor executor({.runtime = *runtime_, .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles",
+                                 .id_mapping = &*mapping_, .rootfs_binds = temp_.path() / "rootfs-binds"});
+    return executor.run(id_, spec, mount_.merged, [&](OutputStream stream, std::string_view text) {
+      if (lines_.empty() && on_first_line) on_first_line();
+      lines_.push_back({stream, std::string(text)});
+    }, {});
+  }
+
+  // The first line of a uid_map: inside, outside, count.
+  static std::array<std::uint64_t, 3> uid_map_entry(const std::string& text) {
+    std::istringstream map(text);
+    std::array<std::uint64_t, 3> entry{1, 1, 1};
+    map >> entry[0] >> entry[1] >> entry[2];
+    return entry;
+  }
+
+  static constexpr sandbox::IdRange kIds{1500000000, 65536};
+  std::optional<IdMapping> mapping_;
+  std::vector<IdMappedView> views_;
+};
+
+TEST_P(UserNamespaceRunTest, ContainerRootIsAnUnprivilegedHostIdWhoOwnsTheImagesFiles) {
+  auto status = run(shell("id -u; cat /proc/self/uid_map; ls -ln /bin/busybox | { read mode links uid gid rest; echo $uid $gid; }"));
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_EQ(stdout_lines().size(), 3u);
+  EXPECT_EQ(stdout_lines()[0], "0");
+  // runsc's step sees gVisor's own root namespace; on the host, its
+  // processes are in the build's (NoProcessOfTheStepRunsInTheHostsUserNamespace).
+  auto expected = GetParam() == sandbox::RuntimeKind::runsc ? std::array<std::uint64_t, 3>{0, 0, 4294967295}
+                                                            : std::array<std::uint64_t, 3>{0, kIds.host_start, kIds.size};
+  EXPECT_EQ(uid_map_entry(stdout_lines()[1]), expected);
+  EXPECT_EQ(stdout_lines()[2], "0 0");
+}
+
+TEST_P(UserNamespaceRunTest, NoProcessOfTheStepRunsInTheHostsUserNamespace) {
+  // Every process in the step's cgroup: the container's under runc and crun,
+  // gVisor's kernel and file proxy under runsc.
+  RunSpec spec = shell("echo up; sleep 1");
+  spec.cgroups_path = "/strata-test/" + id_;
+  std::vector<std::array<std::uint64_t, 3>> maps;
+  auto status = run(spec, [&] {
+    std::istringstream pids(host_cgroup_file("pids", "cgroup.procs", "cgroup.procs"));
+    for (std::string pid; pids >> pid;) maps.push_back(uid_map_entry(read_file("/proc/" + pid + "/uid_map")));
+  });
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_FALSE(maps.empty());
+  const std::array<std::uint64_t, 3> host{0, 0, 4294967295}, build{0, kIds.host_start, kIds.size};
+  for (const auto& map : maps) {
+    EXPECT_NE(map, host);
+    if (map[1] == 65534) continue;  // runsc's kernel: host nobody, in a namespace of its own
+    EXPECT_EQ(map, build);
+  }
+  EXPECT_NE(std::find(maps.begin(), maps.end(), build), maps.end());  // under runsc: its file proxy
+}
+
+TEST_P(UserNamespaceRunTest, FilesKeepTheirInContainerOwnersOnDisk) {
+  auto status = run(shell("touch /by-root && touch /by-www && chown 33:44 /by-www && mkdir /d && echo ok"));
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_EQ(*status, 0) << (lines_.empty() ? "" : lines_.back().text);
+  struct stat by_root {}, by_www {};
+  ASSERT_EQ(::stat((mount_.upper / "by-root").c_str(), &by_root), 0);
+  ASSERT_EQ(::stat((mount_.upper / "by-www").c_str(), &by_www), 0);
+  EXPECT_EQ(by_root.st_uid, 0u);
+  EXPECT_EQ(by_root.st_gid, 0u);
+  EXPECT_EQ(by_www.st_uid, 33u);
+  EXPECT_EQ(by_www.st_gid, 44u);
+}
+
+TEST_P(UserNamespaceRunTest, SeccompFilterRefusesNamespacesAndCgroupNamespaceHidesTheHost) {
+  auto status = run(shell("grep '^Seccomp:' /proc/self/status; cat /proc/self/cgroup | grep -v ':/$' | wc -l;"
+                          "unshare -U true 2>&1 || echo unshare-refused"));
+  ASSERT_TRUE(status) << status.error().message;
+  auto out = stdout_lines();
+  if (GetParam() == sandbox::RuntimeKind::runsc) {
+    // The step's calls are gVisor's (oci_runtime.h): no host filter shows,
+    // the namespace it makes is gVisor's, and it sees no host cgroup.
+    EXPECT_EQ(out, (std::vector<std::string>{"Seccomp:\t0", "0"}));
+    return;
+  }
+  ASSERT_GE(out.size(), 3u);
+  EXPECT_EQ(out[0], "Seccomp:\t2");
+  EXPECT_EQ(out[1], "0");  // every hierarchy shows its namespace root
+  EXPECT_NE(out.back().find("unshare-refused"), std::string::npos);
+  EXPECT_NE(out[out.size() - 2].find("Operation not permitted"), std::string::npos);
+}
+
+TEST_P(UserNamespaceRunTest, SecretOwnedByHostRootIsContainerRoots) {
+  fs::path secret = temp_.path() / "secret-x";
+  std::ofstream(secret) << "s3cr3t";
+  ::chmod(secret.c_str(), 0600);
+  RunSpec spec = shell("cat /run/secrets/x; echo; ls -ln /run/secrets/x | { read mode links uid gid rest; echo $uid $gid; }");
+  spec.mounts.push_back({secret, "/run/secrets/x", true});
+  auto status = run(spec);
+  ASSERT_TRUE(status) << status.error().message;
+  auto out = stdout_lines();
+  ASSERT_GE(out.size(), 2u) << (lines_.empty() ? "" : lines_.back().text);
+  EXPECT_EQ(out[0], "s3cr3t");
+  EXPECT_EQ(out[1], "0 0");
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, UserNamespaceRunTest, kRuntimes, runtime_test_name);
 
 }  // namespace
 }  // namespace strata::engine::exec

@@ -12,6 +12,9 @@ stub, shifts an owner or lets a non-root user write where runc would not,
 changes the digest. (The skeleton brings /tmp because under runsc a step
 always finds a /tmp: gVisor mounts a tmpfs where it is missing.)
 
+Under runsc a RUN step with network access (an egress build) fails with a
+reason that says why (oci_runtime.h).
+
 A runtime is skipped only when its binary is not installed; one that is
 installed but cannot build here fails. Needs root and /bin/busybox
 (busybox-static), like the builder suites.
@@ -74,26 +77,34 @@ class BuiltImage:
 class RuntimeBuildTest(unittest.TestCase):
     _images = {}  # runtime -> BuiltImage, each runtime's build made once
 
-    def built_with(self, runtime):
-        """The Dockerfile built through the API of `strata serve --runtime
-        <runtime>` (a server of its own); the build must be ready."""
-        if runtime in self._images:
-            return self._images[runtime]
+    def serve(self, runtime):
+        """`strata serve --runtime <runtime>` for this test, and a tenant key;
+        skips the test if the runtime is not installed."""
         if shutil.which(runtime) is None:
             self.skipTest("%s is not installed" % runtime)
         server = Server(serve_args=["--runtime", runtime])
         self.addCleanup(server.cleanup)
         server.start()
-        key = server.strata("keys", "create", "--role", "tenant", "--tenant", "acme").stdout.strip()
-        content_type, body = encode_multipart([
-            ("source", FilePart(context_tar(context_files()))),
-            ("build_args", '{"SOURCE_DATE_EPOCH": "%d"}' % SOURCE_DATE_EPOCH),
-        ])
+        return server, server.strata("keys", "create", "--role", "tenant", "--tenant", "acme").stdout.strip()
+
+    def submit(self, server, key, files, **fields):
+        """POSTs a build of `files`; returns the final build."""
+        form = [("source", FilePart(context_tar(files)))] + list(fields.items())
+        content_type, body = encode_multipart(form)
         headers = {"Authorization": "Bearer " + key, "Content-Type": content_type}
         resp = server.anonymous_client().request("POST", "/builds", headers, body)
         self.assertEqual(resp.status, 202, resp)
-        build_id = resp.json()["id"]
-        build = self.wait_final(server, key, build_id)
+        return self.wait_final(server, key, resp.json()["id"])
+
+    def built_with(self, runtime):
+        """The Dockerfile built through the API of `strata serve --runtime
+        <runtime>` (a server of its own); the build must be ready."""
+        if runtime in self._images:
+            return self._images[runtime]
+        server, key = self.serve(runtime)
+        build = self.submit(server, key, context_files(),
+                            build_args='{"SOURCE_DATE_EPOCH": "%d"}' % SOURCE_DATE_EPOCH)
+        build_id = build["id"]
         if build["status"] != "ready":
             logs = server.anonymous_client().request("GET", "/builds/%s/logs" % build_id,
                                                      {"Authorization": "Bearer " + key})
@@ -149,6 +160,15 @@ class RuntimeBuildTest(unittest.TestCase):
 
     def test_runsc_builds_the_same_image_as_runc(self):
         self.assertSameImageAsRunc("runsc")
+
+    def test_runsc_refuses_a_run_step_with_network_access_and_says_why(self):
+        # In a user namespace gVisor has no network mode for it (oci_runtime.h).
+        server, key = self.serve("runsc")
+        files = {"Dockerfile": b'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "true"]\n',
+                 "busybox": context_files()["busybox"]}
+        build = self.submit(server, key, files, network_mode="egress")
+        self.assertEqual(build["status"], "failed", build)
+        self.assertIn("runsc cannot run a RUN step with network access in a user namespace", build["error"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-// What every step of one build shares: its config, work dir, snapshots,
-// runc, the cgroup holding its limits, registries, image puller, log,
-// cancellation, build cache and cache mount volumes. Plain aggregate of
+// What every step of one build shares: its config, work dir, snapshots, OCI
+// runtime executor, the cgroup holding its limits, registries, image puller,
+// log, cancellation, build cache and cache mount volumes. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
@@ -14,7 +14,7 @@
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
 #include "engine/exec/build_cgroup.h"
-#include "engine/exec/runc_executor.h"
+#include "engine/exec/oci_runtime_executor.h"
 
 namespace strata::engine::build {
 
@@ -22,7 +22,7 @@ struct BuildSession {
   const BuildConfig& config;
   const WorkDir& work;
   StepSnapshots& snapshots;
-  const exec::RuncExecutor& runc;
+  const exec::OciRuntimeExecutor& executor;
   exec::BuildCgroup& cgroup;  // RUN containers go below it
   ImagePuller& images;
   BuildLog& log;

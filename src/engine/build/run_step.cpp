@@ -268,7 +268,7 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
     spec.cgroups_path = session.cgroup.step_path(mount->id);
     OutputTail tail;
     auto before = session.cgroup.counters();
-    status = session.runc.run(
+    status = session.executor.run(
         mount->id, spec, mount->merged,
         [&](exec::OutputStream, std::string_view line) {
           session.log.output(step, line);

@@ -114,18 +114,18 @@ class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
         snapshot::Snapshotter snapshotter, std::unique_ptr<ContainerViews> views, df::IgnoreRules ignore,
-        exec::BuildCgroup cgroup)
+        exec::OciRuntime runtime, exec::BuildCgroup cgroup)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
         views_(std::move(views)), ignore_(std::move(ignore)), cgroup_(std::move(cgroup)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
-        runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles(),
-               .id_mapping = &views_->mapping(), .rootfs_binds = work_.rootfs_binds()}),
+        executor_({.runtime = std::move(runtime), .state_dir = work_.runc_state(), .bundle_dir = work_.bundles(),
+                   .id_mapping = &views_->mapping(), .rootfs_binds = work_.rootfs_binds()}),
         registries_(config.registries),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
         cache_mounts_(work_.cache_mounts(), config.sandbox.limits.disk_bytes),
-        session_{config, work_, snapshots_, runc_, cgroup_, images_, log, cancel, ignore_, cache_, cache_mounts_} {
+        session_{config, work_, snapshots_, executor_, cgroup_, images_, log, cancel, ignore_, cache_, cache_mounts_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
     snapshots_.map_containers_with(&views_->mapped_access());
   }
@@ -218,7 +218,7 @@ class Build {
   df::IgnoreRules ignore_;
   exec::BuildCgroup cgroup_;
   StepSnapshots snapshots_;
-  exec::RuncExecutor runc_;
+  exec::OciRuntimeExecutor executor_;
   Registries registries_;
   ImagePuller images_;
   StepCache cache_;
@@ -233,6 +233,8 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!ignore) return std::unexpected(ignore.error());
   auto work = WorkDir::open(config.work_dir, config.id, config.sandbox.limits.disk_bytes);
   if (!work) return std::unexpected(work.error());
+  auto runtime = exec::OciRuntime::locate(config.sandbox.runtime, config.sandbox.runtime_path);
+  if (!runtime) return std::unexpected(runtime.error());
   auto snapshotter = snapshot::Snapshotter::open(work->snapshots(), work->step_mounts());
   if (!snapshotter) return std::unexpected(snapshotter.error());
   auto views = ContainerViews::open(*work, *snapshotter, config.sandbox.ids);
@@ -240,7 +242,8 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   auto cgroup = build_cgroup(config);
   if (!cgroup) return std::unexpected(cgroup.error());
   Build build(config, log, cancel, std::move(*work), std::move(*snapshotter),
-              std::make_unique<ContainerViews>(std::move(*views)), std::move(*ignore), std::move(*cgroup));
+              std::make_unique<ContainerViews>(std::move(*views)), std::move(*ignore), std::move(*runtime),
+              std::move(*cgroup));
   return build.run(*dockerfile);
 }
 

@@ -1,20 +1,22 @@
 // The build cgroup: which hierarchy a host has (from mountinfo), the files a
 // build's limits are written to (in a temp dir standing for the hierarchy
 // root, v1 and v2), what the counters report, the lock that keeps a live
-// build's cgroup from the sweep; then, as root with runc and busybox-static,
-// real steps under real limits: an OOM kill and the process limit are seen,
-// an honest step sees neither, and nothing is left once the build is gone.
+// build's cgroup from the sweep; then, as root with busybox-static, real
+// steps under real limits with each runtime installed: an OOM kill and the
+// process limit are seen, an honest step sees neither, and nothing is left
+// once the build is gone.
 #include "engine/exec/build_cgroup.h"
 
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "engine/exec/runc_executor.h"
+#include "engine/exec/oci_runtime_executor.h"
 #include "support/temp_dir.h"
 
 namespace strata::engine::exec {
@@ -225,21 +227,13 @@ TEST_F(FakeHierarchyTest, TheBuildsCgroupIsGoneWithItFromEveryHierarchy) {
 
 // --- real steps under real limits ---
 
-std::string command_output(const std::string& command) {
-  std::string output;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-    ::pclose(pipe);
-  }
-  return output;
-}
-
-class RealCgroupTest : public ::testing::Test {
+class RealCgroupTest : public ::testing::TestWithParam<sandbox::RuntimeKind> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "cgroups and runc need root";
-    if (command_output("command -v runc").empty()) GTEST_SKIP() << "runc is not installed";
+    if (::geteuid() != 0) GTEST_SKIP() << "cgroups and OCI runtimes need root";
+    auto runtime = OciRuntime::locate(GetParam());
+    if (!runtime) GTEST_SKIP() << runtime.error().message;
+    runtime_.emplace(std::move(*runtime));
     if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
     auto hierarchy = CgroupHierarchy::detect();
     if (!hierarchy) GTEST_SKIP() << hierarchy.error().message;
@@ -253,11 +247,12 @@ class RealCgroupTest : public ::testing::Test {
 
   // Runs `command` as step `step` of the build in `cgroup`; its exit code.
   int run_step(BuildCgroup& cgroup, const std::string& step, const std::string& command) {
-    RuncExecutor runc({.runc = "runc", .state_dir = temp_.path() / "runc", .bundle_dir = temp_.path() / "bundles"});
+    OciRuntimeExecutor executor(
+        {.runtime = *runtime_, .state_dir = temp_.path() / "state", .bundle_dir = temp_.path() / "bundles"});
     RunSpec spec;
     spec.args = shell_form_args({}, command);
     spec.cgroups_path = cgroup.step_path(step);
-    auto status = runc.run(step, spec, temp_.path() / "rootfs", [](OutputStream, std::string_view) {}, {});
+    auto status = executor.run(step, spec, temp_.path() / "rootfs", [](OutputStream, std::string_view) {}, {});
     EXPECT_TRUE(status) << status.error().message;
     return status.value_or(-1);
   }
@@ -269,11 +264,12 @@ class RealCgroupTest : public ::testing::Test {
   }
 
   TempDir temp_;
+  std::optional<OciRuntime> runtime_;
   CgroupHierarchy hierarchy_;
   std::string name_;
 };
 
-TEST_F(RealCgroupTest, AStepPastTheMemoryLimitIsKilledAndTheBuildSeesIt) {
+TEST_P(RealCgroupTest, AStepPastTheMemoryLimitIsKilledAndTheBuildSeesIt) {
   {
     auto cgroup = BuildCgroup::create(hierarchy_, name_, {.pids = 64, .memory_bytes = 32 << 20, .cpus = 0});
     ASSERT_TRUE(cgroup) << cgroup.error().message;
@@ -291,7 +287,10 @@ TEST_F(RealCgroupTest, AStepPastTheMemoryLimitIsKilledAndTheBuildSeesIt) {
   EXPECT_FALSE(left_anywhere());
 }
 
-TEST_F(RealCgroupTest, AStepForkingPastTheProcessLimitFailsAndTheBuildSeesIt) {
+TEST_P(RealCgroupTest, AStepForkingPastTheProcessLimitFailsAndTheBuildSeesIt) {
+  // Under runsc a step's processes are tasks of gVisor's kernel, not host
+  // processes: the host's process limit counts the sandbox's own threads.
+  if (GetParam() == sandbox::RuntimeKind::runsc) GTEST_SKIP() << "runsc's steps are not host processes";
   {
     auto cgroup = BuildCgroup::create(hierarchy_, name_, {.pids = 16, .memory_bytes = 256 << 20, .cpus = 0.5});
     ASSERT_TRUE(cgroup) << cgroup.error().message;
@@ -307,6 +306,11 @@ TEST_F(RealCgroupTest, AStepForkingPastTheProcessLimitFailsAndTheBuildSeesIt) {
   }
   EXPECT_FALSE(left_anywhere());
 }
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, RealCgroupTest,
+                         ::testing::Values(sandbox::RuntimeKind::runc, sandbox::RuntimeKind::crun,
+                                           sandbox::RuntimeKind::runsc),
+                         [](const auto& info) { return std::string(sandbox::runtime_name(info.param)); });
 
 }  // namespace
 }  // namespace strata::engine::exec

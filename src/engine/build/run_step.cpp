@@ -52,27 +52,26 @@ std::string memory_limit_text(const sandbox::BuildLimits& limits) {
                                  : std::string("the host ran out of memory");
 }
 
-// The error of a step whose command failed, naming the limit that made it
-// fail when the build's cgroup saw one reached.
+// The error of a step whose command failed or that reached a build limit.
+// Reaching one fails the step even when its command exits 0 (a fork bomb's
+// shell often does): what the step left behind may be missing the work of
+// the processes that were refused or killed, and a tenant must not get a
+// layer out of an attack on the build's limits.
 Error step_failure(const std::string& command, int exit_code, exec::LimitsHit hit, const sandbox::BuildLimits& limits,
                    std::string output) {
   if (hit.memory)
     return {"RUN_OOM",
-            fmt::format("the build ran out of memory: {}; the step was killed (process \"{}\", exit code: {})",
+            fmt::format("the build ran out of memory: {}; a process of the step was killed (process \"{}\", exit code: {})",
                         memory_limit_text(limits), command, exit_code),
             std::move(output)};
-  std::string message = fmt::format("process \"{}\" did not complete successfully: exit code: {}", command, exit_code);
-  if (hit.pids) message += fmt::format("; process limit ({}) reached", limits.pids);
-  return {"RUN_FAILED", std::move(message), std::move(output)};
-}
-
-// A step that succeeded although a limit bit (a process it could do
-// without was killed, a fork was refused and retried) says so in its log.
-std::vector<std::string> limit_warnings(exec::LimitsHit hit, const sandbox::BuildLimits& limits) {
-  std::vector<std::string> warnings;
-  if (hit.memory) warnings.push_back(fmt::format("warning: {}; a process of this step was killed", memory_limit_text(limits)));
-  if (hit.pids) warnings.push_back(fmt::format("warning: process limit ({}) reached", limits.pids));
-  return warnings;
+  if (hit.pids)
+    return {"RUN_FAILED",
+            fmt::format("process \"{}\" hit the build's process limit ({}): new processes were refused "
+                        "(exit code: {})",
+                        command, limits.pids, exit_code),
+            std::move(output)};
+  return {"RUN_FAILED", fmt::format("process \"{}\" did not complete successfully: exit code: {}", command, exit_code),
+          std::move(output)};
 }
 
 // argv of the step: exec form as written; shell form through SHELL, with
@@ -276,11 +275,8 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
         },
         {session.cancel.deadline(), session.cancel.token()});
     auto hit = session.cgroup.hit_since(before);
-    if (status && *status != 0) {
+    if (status && (*status != 0 || hit.memory || hit.pids))
       status = std::unexpected(step_failure(join(spec.args), *status, hit, session.cgroup.limits(), tail.text()));
-    } else if (status) {
-      for (const auto& warning : limit_warnings(hit, session.cgroup.limits())) session.log.line(step, warning);
-    }
   }
   if (!status) {
     (void)session.snapshots.discard(*mount);

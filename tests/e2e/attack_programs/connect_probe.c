@@ -3,7 +3,7 @@
  *
  * usage: connect_probe <address> <port> [<address> <port>]...
  *
- * Makes one TCP connection to each numeric IPv4/IPv6 address and port (5 s
+ * Makes one TCP connection to each numeric IPv4/IPv6 address and port (3 s
  * each at most) and prints one line per target:
  *   probe <address> <port>: connected
  *   probe <address> <port>: <errno name>        (ECONNREFUSED, EPERM, ...)
@@ -43,7 +43,7 @@ static const char *try_connect(const char *address, const char *port) {
     result = strerrorname_np(errno);
   } else if (rc != 0) {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
-    if (poll(&p, 1, 5000) <= 0) {
+    if (poll(&p, 1, 3000) <= 0) {
       result = "timed out";
     } else {
       int error = 0;

@@ -598,26 +598,38 @@ class TenantAttackTest(BuildServiceTestCase):
                                          "out of memory", "memory limit (%s)" % MEMORY_LIMIT_TEXT)
         self.assertServerAnswers("after a memory bomb")
 
-    def test_disk_bomb_hits_the_build_quota_and_the_host_keeps_its_space(self):
+    def disk_bomb(self, run_line, quota_message):
+        """Runs `run_line` (which writes DISK_BOMB_MIB into `path`) as mallory's
+        build; it must fail with `quota_message` while the host's free space
+        never drops by more than the quota."""
         data_dir = self.server.data_dir
         before = free_bytes(data_dir)
         free = Sampler(lambda: free_bytes(data_dir))
         try:
-            bomb = self.attack("FROM {base}\nENV RUN_ID={nonce}\n"
-                               "RUN dd if=/dev/zero of=/fill bs=1M count=%d && "
-                               "echo \"disk_bomb: wrote %d MiB and no quota stopped it\" && exit 1\n"
-                               % (DISK_BOMB_MIB, DISK_BOMB_MIB), timeout_seconds="300")
+            bomb = self.attack("FROM {base}\nENV RUN_ID={nonce}\n" + run_line +
+                               " && echo \"disk_bomb: wrote %d MiB and no quota stopped it\" && exit 1\n"
+                               % DISK_BOMB_MIB, timeout_seconds="300")
             bomb_build, bomb_log = self.finish(bomb, self.mallory_key)
         finally:
             samples = free.stop()
         self.assertEqual(bomb_build["status"], "failed", bomb_log)
-        self.assertIn("build disk quota exceeded (%s)" % DISK_LIMIT_TEXT, bomb_build["error"] or "",
+        self.assertIn(quota_message, bomb_build["error"] or "",
                       "a step writing past the disk quota must fail with the quota message:\n%s"
                       % "\n".join(STEP_OUTPUT.findall(bomb_log)[-8:]))
         dropped = before - min(samples)
         self.assertLessEqual(dropped, DISK_LIMIT_BYTES + DISK_SLACK_BYTES,
                              "the host's free space dropped by %d MiB while the quota is %s"
                              % (dropped >> 20, DISK_LIMIT_TEXT))
+
+    def test_disk_bomb_hits_the_build_quota_and_the_host_keeps_its_space(self):
+        self.disk_bomb("RUN dd if=/dev/zero of=/fill bs=1M count=%d" % DISK_BOMB_MIB,
+                       "build disk quota exceeded (%s)" % DISK_LIMIT_TEXT)
+
+    def test_disk_bomb_in_a_cache_mount_hits_the_cache_mount_quota(self):
+        # A cache mount outlives the build: without a quota of its own it
+        # would be a way around the build's.
+        self.disk_bomb("RUN --mount=type=cache,target=/cache dd if=/dev/zero of=/cache/fill bs=1M count=%d"
+                       % DISK_BOMB_MIB, "cache mount quota exceeded (%s)" % DISK_LIMIT_TEXT)
 
     # --- log flood ---
 

@@ -1,5 +1,6 @@
 // What every step of one build shares: its config, work dir, snapshots,
-// runc, registries, image puller, log, cancellation and build cache. Plain aggregate of
+// runc, network, address policy, registries, image puller, log, cancellation
+// and build cache. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
@@ -11,7 +12,9 @@
 #include "engine/build/step_snapshots.h"
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
+#include "engine/exec/build_network.h"
 #include "engine/exec/runc_executor.h"
+#include "sandbox/address_policy.h"
 
 namespace strata::engine::build {
 
@@ -20,6 +23,10 @@ struct BuildSession {
   const WorkDir& work;
   StepSnapshots& snapshots;
   const exec::RuncExecutor& runc;
+  exec::BuildNetwork& network;
+  // Where the build may connect (egress steps' firewall, ADD URLs), resolved
+  // when the build started.
+  const sandbox::AddressPolicy& addresses;
   ImagePuller& images;
   BuildLog& log;
   const Cancellation& cancel;

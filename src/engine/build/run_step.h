@@ -14,7 +14,7 @@
 //
 // Errors: RUN_FAILED for a non-zero exit ("process \"/bin/sh -c ...\" did not
 // complete successfully: exit code: N", the output's last lines as detail),
-// SECRET_MISSING, RUN_INVALID (bad mounts or network), the executor's
+// SECRET_MISSING, RUN_INVALID (bad mounts or network), NETWORK_SETUP, the executor's
 // RUN_TIMEOUT/RUN_CANCELLED, snapshot and layer errors. Whatever happens,
 // the step's mounts are released.
 #pragma once

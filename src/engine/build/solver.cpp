@@ -101,16 +101,17 @@ StepCache make_cache(const BuildConfig& config, Registries& registries, const st
 class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
-        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore)
+        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore, sandbox::AddressPolicy addresses)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
-        ignore_(std::move(ignore)),
+        ignore_(std::move(ignore)), addresses_(std::move(addresses)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
         runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
-        registries_(config.registries),
+        network_({.dir = work_.network_dir(), .egress_policy = addresses_}),
+        registries_(config.registries, registry_access(config, addresses_)),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
-        session_{config, work_, snapshots_, runc_, images_, log, cancel, ignore_, cache_} {
+        session_{config, work_, snapshots_, runc_, network_, addresses_, images_, log, cancel, ignore_, cache_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
   }
 
@@ -189,8 +190,10 @@ class Build {
   WorkDir work_;
   snapshot::Snapshotter snapshotter_;
   df::IgnoreRules ignore_;
+  sandbox::AddressPolicy addresses_;
   StepSnapshots snapshots_;
   exec::RuncExecutor runc_;
+  exec::BuildNetwork network_;
   Registries registries_;
   ImagePuller images_;
   StepCache cache_;
@@ -202,11 +205,15 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!dockerfile) return std::unexpected(dockerfile.error());
   auto ignore = load_dockerignore(config.context_dir);
   if (!ignore) return std::unexpected(ignore.error());
+  // Host names in the operator's egress lists are resolved once, now.
+  auto addresses = sandbox::AddressPolicy::for_this_host(config.sandbox.network);
+  if (!addresses) return std::unexpected(addresses.error());
   auto work = WorkDir::open(config.work_dir, config.id);
   if (!work) return std::unexpected(work.error());
   auto snapshotter = snapshot::Snapshotter::open(work->snapshots());
   if (!snapshotter) return std::unexpected(snapshotter.error());
-  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore));
+  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore),
+              std::move(*addresses));
   return build.run(*dockerfile);
 }
 

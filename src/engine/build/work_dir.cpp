@@ -15,6 +15,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/exec/build_network.h"
+
 namespace strata::engine::build {
 namespace fs = std::filesystem;
 
@@ -33,6 +35,7 @@ Result<void> sweep_leftovers(const fs::path& root) {
   auto snapshotter = snapshot::Snapshotter::open(root / "snapshots");
   if (!snapshotter) return std::unexpected(snapshotter.error());
   if (auto swept = snapshotter->sweep(); !swept) return std::unexpected(swept.error());
+  exec::BuildNetwork::sweep(root / "networks");
   std::error_code ec;
   fs::remove_all(root / "builds", ec);
   fs::remove_all(root / "bundles", ec);

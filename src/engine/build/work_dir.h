@@ -5,11 +5,13 @@
 //   <root>/bundles/               per-RUN bundles (removed after each run)
 //   <root>/cache-mounts/<scope>/  RUN --mount=type=cache dirs, kept across builds
 //   <root>/builds/<id>/           this build's layer blobs and downloads
+//   <root>/networks/<id>/         this build's network namespaces and /etc files
 //   <root>/trash/                 finished build dirs waiting to be deleted
 //
 // Every builder holds a shared flock on <root>/builders.lock while it runs.
 // One that finds no other holder (an exclusive lock succeeds) sweeps what a
-// crashed builder left: its mounts and unfinished unpacks, stale build dirs.
+// crashed builder left: its mounts and unfinished unpacks, network
+// namespaces, stale build dirs.
 //
 // Contract: open() creates the layout; the destructor moves builds/<id> to
 // trash/ and drops the lock. Not copyable; not thread-safe (owned by the build).
@@ -43,6 +45,8 @@ class WorkDir {
   std::filesystem::path cache_mounts() const { return root_ / "cache-mounts"; }
   // This build's private scratch dir (blobs, downloads).
   const std::filesystem::path& build_dir() const { return build_dir_; }
+  // This build's network dir (exec/build_network.h), made on first use.
+  std::filesystem::path network_dir() const { return root_ / "networks" / build_dir_.filename(); }
 
  private:
   WorkDir(std::filesystem::path root, std::filesystem::path build_dir, int lock_fd)

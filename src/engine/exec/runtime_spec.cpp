@@ -82,7 +82,8 @@ json process(const RunSpec& spec) {
 
 json linux_section(const RunSpec& spec) {
   json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
-  if (spec.network == Network::isolated) namespaces.push_back({{"type", "network"}});  // runc brings up lo
+  if (spec.network_namespace.empty()) namespaces.push_back({{"type", "network"}});  // runc brings up lo
+  else namespaces.push_back({{"type", "network"}, {"path", spec.network_namespace.string()}});
 
   // Deny all devices; runc adds its default allow list (null, zero, full,
   // random, urandom, tty, ptmx).

@@ -1,7 +1,7 @@
 // The OCI runtime spec (runc's config.json) for one RUN step, with the
 // isolation Docker gives a build container: own mount, pid, ipc and uts
-// namespaces; a network namespace holding only loopback unless the step may
-// reach the network (then the host's); Docker's default capability set in
+// namespaces; the network namespace the builder made for the build
+// (build_network.h), never the host's; Docker's default capability set in
 // the bounding, effective and permitted sets (none ambient, so a non-root
 // user keeps none across exec); no_new_privs; runc's default masked and
 // read-only paths; /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only
@@ -23,13 +23,9 @@
 
 namespace strata::engine::exec {
 
-// `isolated`: a new network namespace with only `lo` (RUN --network=none and
-// builds with network_mode=isolated). `host`: the builder host's network, for
-// builds allowed egress.
-enum class Network { isolated, host };
-
 // A host file or directory bound into the container: secrets (read-only),
-// cache mounts (read-write), /etc/resolv.conf and /etc/hosts for egress.
+// cache mounts (read-write), the build's /etc/hosts, /etc/hostname and
+// /etc/resolv.conf (read-only).
 struct BindMount {
   std::filesystem::path source;  // absolute host path
   std::string destination;       // absolute path in the container
@@ -47,10 +43,9 @@ struct RunSpec {
   std::vector<std::string> env;   // "KEY=value"; a default PATH is added if missing
   std::string cwd = "/";          // absolute
   ProcessUser user;
-  Network network = Network::isolated;
   // A network namespace made for the build on the host (owned by the host's
   // user namespace, so the step cannot change its interfaces or firewall);
-  // empty: runc makes a fresh one with only lo.
+  // empty: runc makes a fresh one with only lo (executor tests only).
   std::filesystem::path network_namespace;
   std::vector<BindMount> mounts;
   std::string hostname = "strata";

@@ -183,13 +183,16 @@ class BuildServiceTestCase(BuilderTestCase):
     """A server with the build service, the busybox base image, tenant keys
     and helpers for the build API."""
 
+    extra_serve_args = ()  # more `strata serve` flags for a subclass's server
+
     @classmethod
     def setUpClass(cls):
         cls.secrets_dir = tempfile.mkdtemp(prefix="strata-e2e-secrets-")
         cls.addClassCleanup(shutil.rmtree, cls.secrets_dir, True)
         with open(os.path.join(cls.secrets_dir, "npmrc"), "w") as f:
             f.write("registry-token=e2e\n")
-        cls.serve_args = ["--max-concurrent-builds", "2", "--secrets-dir", cls.secrets_dir]
+        cls.serve_args = ["--max-concurrent-builds", "2", "--secrets-dir", cls.secrets_dir,
+                          *cls.extra_serve_args]
         super().setUpClass()
         cls.acme_key = cls.create_key("acme")
         cls.other_key = cls.create_key("globex")

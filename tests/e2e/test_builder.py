@@ -488,12 +488,20 @@ RUN --mount=type=cache,target=/cache echo x >> /cache/log && wc -l < /cache/log 
             self.assertFalse("cache/log" in imagefs.layer_names(layer), "cache content in layer %d" % i)
         other_scope = self.build_ok(case, "cache-3", cache_mount_scope=scope + "-other")
         self.assertFile(other_scope.filesystem(), "count", b"1\n")
-        # The cache lives on the builder host, under the scope's directory.
-        logs = [os.path.join(d, "log") for d, _, names in
-                os.walk(os.path.join(self.work_dir, "cache-mounts", scope)) if "log" in names]
-        self.assertEqual(len(logs), 1, logs)
-        with open(logs[0], "rb") as f:
-            self.assertEqual(f.read(), b"x\nx\n")
+        # The cache lives on the builder host in the scope's own volume (its
+        # disk quota), unmounted once no build uses it.
+        scope_dir = os.path.join(self.work_dir, "cache-mounts", scope)
+        self.assertEqual(mounts_under(os.path.join(self.work_dir, "cache-mounts")), [])
+        look = tempfile.mkdtemp(prefix="strata-e2e-cache-volume-")
+        subprocess.run(["mount", "-o", "loop,ro", scope_dir + ".img", look], check=True)
+        try:
+            logs = [os.path.join(d, "log") for d, _, names in os.walk(look) if "log" in names]
+            self.assertEqual(len(logs), 1, logs)
+            with open(logs[0], "rb") as f:
+                self.assertEqual(f.read(), b"x\nx\n")
+        finally:
+            subprocess.run(["umount", look], check=True)
+            os.rmdir(look)
 
     def test_failing_run_fails_with_its_exit_code_and_output_and_pushes_nothing(self):
         case = Case("fail", "FROM {base}\nRUN echo boom-output && exit 7\n")

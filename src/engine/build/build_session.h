@@ -1,11 +1,12 @@
 // What every step of one build shares: its config, work dir, snapshots,
-// runc, network, address policy, registries, image puller, log, cancellation
-// and build cache. Plain aggregate of
+// runc, network, address policy, registries, image puller, log,
+// cancellation, build cache and cache mount volumes. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
 #include "engine/build/build_config.h"
 #include "engine/build/build_log.h"
+#include "engine/build/cache_mount_volumes.h"
 #include "engine/build/cancellation.h"
 #include "engine/build/image_puller.h"
 #include "engine/build/step_cache.h"
@@ -32,6 +33,7 @@ struct BuildSession {
   const Cancellation& cancel;
   const dockerfile::IgnoreRules& ignore;  // the context's .dockerignore
   StepCache& cache;
+  CacheMountVolumes& cache_mounts;  // RUN --mount=type=cache roots, per scope
 };
 
 }  // namespace strata::engine::build

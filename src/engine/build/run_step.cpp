@@ -111,8 +111,9 @@ class StepMounts {
   }
 
   Result<void> add_cache(const df::Mount& mount, exec::RunSpec& spec) {
-    stdfs::path dir = session_.work.cache_mounts() / component_for(session_.config.cache_mount_scope) /
-                      component_for(mount.id.empty() ? mount.target : mount.id);
+    auto scope = session_.cache_mounts.dir_for(component_for(session_.config.cache_mount_scope));
+    if (!scope) return std::unexpected(scope.error());
+    stdfs::path dir = *scope / component_for(mount.id.empty() ? mount.target : mount.id);
     std::error_code ec;
     if (!stdfs::exists(dir, ec)) {
       stdfs::create_directories(dir, ec);
@@ -204,7 +205,7 @@ Result<exec::RunSpec> make_spec(BuildSession& session, StepMounts& mounts, const
 
 Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const StageState& stage,
                             const df::RunCommand& run, int step) {
-  auto mount = session.snapshots.prepare(stage.layers);
+  auto mount = session.snapshots.prepare(stage.layers, StepSnapshots::User::container);
   if (!mount) return std::unexpected(mount.error());
   Result<int> status = 0;
   exec::RunSpec spec;

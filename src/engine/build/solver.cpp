@@ -2,10 +2,12 @@
 
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "engine/build/container_views.h"
 #include "engine/build/image_push.h"
 #include "engine/build/stage_executor.h"
 #include "engine/dockerfile/parser.h"
@@ -101,24 +103,39 @@ StepCache make_cache(const BuildConfig& config, Registries& registries, const st
 class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
-        snapshot::Snapshotter snapshotter, df::IgnoreRules ignore, sandbox::AddressPolicy addresses)
+        snapshot::Snapshotter snapshotter, std::unique_ptr<ContainerViews> views, df::IgnoreRules ignore,
+        sandbox::AddressPolicy addresses)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
-        ignore_(std::move(ignore)), addresses_(std::move(addresses)),
+        views_(std::move(views)), ignore_(std::move(ignore)), addresses_(std::move(addresses)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
-        runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles()}),
+        runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles(),
+               .id_mapping = &views_->mapping(), .rootfs_binds = work_.rootfs_binds()}),
         network_({.dir = work_.network_dir(), .egress_policy = addresses_}),
         registries_(config.registries, registry_access(config, addresses_)),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
-        session_{config, work_, snapshots_, runc_, network_, addresses_, images_, log, cancel, ignore_, cache_} {
+        cache_mounts_(work_.cache_mounts(), config.sandbox.limits.disk_bytes),
+        session_{config, work_, snapshots_, runc_, network_, addresses_,
+                 images_, log, cancel, ignore_, cache_, cache_mounts_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
+    snapshots_.map_containers_with(&views_->mapped_access());
   }
 
   // Builds and pushes; then exports the build cache, also after a failure
   // (the steps that finished), but not after a cancel or timeout.
   Result<BuildResult> run(const df::Dockerfile& dockerfile) {
     auto result = build(dockerfile);
+    // A step that died of ENOSPC says "No space left on device" or just
+    // fails: when the build's volume is full, say it was the quota.
+    if (!result && work_.disk_exhausted())
+      result = fail("DISK_QUOTA_EXCEEDED",
+                    fmt::format("build disk quota exceeded ({})", sandbox::format_byte_size(work_.disk_quota())),
+                    result.error().message);
+    else if (!result && cache_mounts_.exhausted())
+      result = fail("DISK_QUOTA_EXCEEDED",
+                    fmt::format("cache mount quota exceeded ({})", sandbox::format_byte_size(cache_mounts_.bytes())),
+                    result.error().message);
     if (!cancel_.reason()) {
       std::optional<remote::RemoteImage> pushed;
       if (result)
@@ -189,6 +206,7 @@ class Build {
   const Cancellation& cancel_;
   WorkDir work_;
   snapshot::Snapshotter snapshotter_;
+  std::unique_ptr<ContainerViews> views_;  // before the mounts stacked on them
   df::IgnoreRules ignore_;
   sandbox::AddressPolicy addresses_;
   StepSnapshots snapshots_;
@@ -197,6 +215,7 @@ class Build {
   Registries registries_;
   ImagePuller images_;
   StepCache cache_;
+  CacheMountVolumes cache_mounts_;
   BuildSession session_;
 };
 
@@ -208,12 +227,14 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   // Host names in the operator's egress lists are resolved once, now.
   auto addresses = sandbox::AddressPolicy::for_this_host(config.sandbox.network);
   if (!addresses) return std::unexpected(addresses.error());
-  auto work = WorkDir::open(config.work_dir, config.id);
+  auto work = WorkDir::open(config.work_dir, config.id, config.sandbox.limits.disk_bytes);
   if (!work) return std::unexpected(work.error());
-  auto snapshotter = snapshot::Snapshotter::open(work->snapshots());
+  auto snapshotter = snapshot::Snapshotter::open(work->snapshots(), work->step_mounts());
   if (!snapshotter) return std::unexpected(snapshotter.error());
-  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter), std::move(*ignore),
-              std::move(*addresses));
+  auto views = ContainerViews::open(*work, *snapshotter, config.sandbox.ids);
+  if (!views) return std::unexpected(views.error());
+  Build build(config, log, cancel, std::move(*work), std::move(*snapshotter),
+              std::make_unique<ContainerViews>(std::move(*views)), std::move(*ignore), std::move(*addresses));
   return build.run(*dockerfile);
 }
 

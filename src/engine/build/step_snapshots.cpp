@@ -14,7 +14,7 @@ StepSnapshots::StepSnapshots(const snapshot::Snapshotter& snapshots, std::string
 
 StepSnapshots::~StepSnapshots() { (void)discard_all(); }
 
-Result<snapshot::Mount> StepSnapshots::prepare(const std::vector<ImageLayer>& layers) {
+Result<snapshot::Mount> StepSnapshots::prepare(const std::vector<ImageLayer>& layers, User user) {
   std::vector<fs::path> parents;
   parents.reserve(layers.size());
   for (const auto& layer : layers) {
@@ -30,7 +30,8 @@ Result<snapshot::Mount> StepSnapshots::prepare(const std::vector<ImageLayer>& la
     if (!dir) return std::unexpected(dir.error());
     parents.push_back(*dir);
   }
-  auto mount = snapshots_.prepare(parents, fmt::format("{}-{}", prefix_, ++next_));
+  auto mount = snapshots_.prepare(parents, fmt::format("{}-{}", prefix_, ++next_),
+                                  user == User::container ? mapped_ : nullptr);
   if (!mount) return std::unexpected(mount.error());
   held_.push_back(*mount);
   return mount;

@@ -43,8 +43,17 @@ class StepSnapshots {
   using LayerFetcher = std::function<Result<std::filesystem::path>(const ImageLayer&)>;
   void fetch_layers_with(LayerFetcher fetcher) { fetcher_ = std::move(fetcher); }
 
+  // RUN steps' mounts are made for a container in the build's user
+  // namespace through these views (container_views.h); unset, every mount
+  // is plain. Borrowed; must outlive this object.
+  void map_containers_with(const snapshot::MappedAccess* access) { mapped_ = access; }
+
+  // Who will use a mount: the builder's own file operations (COPY, reading
+  // a stage) or a RUN step's container.
+  enum class User { builder, container };
+
   // Mounts `layers` (lowest first) under a fresh upper dir.
-  Result<snapshot::Mount> prepare(const std::vector<ImageLayer>& layers);
+  Result<snapshot::Mount> prepare(const std::vector<ImageLayer>& layers, User user = User::builder);
 
   // Unmounts and turns the upper dir into a layer; nullopt (and the upper
   // dir removed) when the step changed nothing.
@@ -64,6 +73,7 @@ class StepSnapshots {
   std::size_t next_ = 0;
   std::vector<snapshot::Mount> held_;
   LayerFetcher fetcher_;
+  const snapshot::MappedAccess* mapped_ = nullptr;
 };
 
 }  // namespace strata::engine::build

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@
 #include <fmt/format.h>
 
 #include "engine/exec/build_network.h"
+#include "engine/fs/mount_table.h"
+#include "oci/digest.h"
 
 namespace strata::engine::build {
 namespace fs = std::filesystem;
@@ -29,6 +32,15 @@ Result<void> make_dirs(const fs::path& dir) {
   return {};
 }
 
+// One dir per work root, so builders of different servers never sweep each
+// other's binds.
+fs::path rootfs_binds_of(const fs::path& root) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(root, ec);
+  auto digest = oci::Digest::of(oci::DigestAlgorithm::sha256, (ec ? root : canonical).string());
+  return fs::path("/run/strata") / digest.hex().substr(0, 16);
+}
+
 // With no other builder alive, nothing under the root is in use: unmount
 // and remove what a killed builder left behind.
 Result<void> sweep_leftovers(const fs::path& root) {
@@ -37,7 +49,18 @@ Result<void> sweep_leftovers(const fs::path& root) {
   if (auto swept = snapshotter->sweep(); !swept) return std::unexpected(swept.error());
   exec::BuildNetwork::sweep(root / "networks");
   std::error_code ec;
+  // Overlays and views on the builds' volumes first, then the volumes; only
+  // then can their dirs go.
+  if (fs::exists(root / "builds"))
+    if (auto unmounted = engine::fs::unmount_all_under(fs::canonical(root / "builds", ec)); !unmounted)
+      return std::unexpected(unmounted.error());
+  sweep_build_volumes(root / "builds");
   fs::remove_all(root / "builds", ec);
+  for (const fs::path& dir : {rootfs_binds_of(root), root / "cache-mounts"})
+    if (fs::exists(dir))
+      if (auto unmounted = engine::fs::unmount_all_under(fs::canonical(dir, ec)); !unmounted)
+        return std::unexpected(unmounted.error());
+  fs::remove_all(rootfs_binds_of(root), ec);
   fs::remove_all(root / "bundles", ec);
   // trash/ is left to reap_trash(): a finished builder's rm may still run.
   return {};
@@ -52,7 +75,7 @@ std::string dir_name(std::string_view id) {
 
 }  // namespace
 
-Result<WorkDir> WorkDir::open(const fs::path& root, std::string_view build_id) {
+Result<WorkDir> WorkDir::open(const fs::path& root, std::string_view build_id, std::int64_t disk_bytes) {
   if (auto ok = make_dirs(root); !ok) return std::unexpected(ok.error());
   fs::path lock_path = root / "builders.lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -72,19 +95,38 @@ Result<WorkDir> WorkDir::open(const fs::path& root, std::string_view build_id) {
     return fail("IO", fmt::format("cannot lock {}: {}", lock_path.string(), std::strerror(err)));
   }
   WorkDir dir(root, root / "builds" / dir_name(build_id), fd);
-  for (const fs::path& sub : {dir.snapshots(), dir.runc_state(), dir.bundles(), dir.cache_mounts(), root / "trash"})
+  for (const fs::path& sub : {dir.snapshots(), dir.runc_state(), dir.bundles(), dir.cache_mounts(), root / "trash",
+                              dir.rootfs_binds()})
     if (auto ok = make_dirs(sub); !ok) return std::unexpected(ok.error());
+  for (const fs::path& walkable : {dir.rootfs_binds().parent_path(), dir.rootfs_binds()})
+    ::chmod(walkable.c_str(), 0711);
   std::error_code ec;
   fs::remove_all(dir.build_dir_, ec);  // a previous run of the same build id
-  if (auto ok = make_dirs(dir.build_dir_); !ok) return std::unexpected(ok.error());
+  if (disk_bytes > 0) {
+    auto volume = BuildVolume::open(dir.build_dir_.string() + ".img", dir.build_dir_, disk_bytes);
+    if (!volume) return std::unexpected(volume.error());
+    dir.volume_.emplace(std::move(*volume));
+  } else if (auto ok = make_dirs(dir.build_dir_); !ok) {
+    return std::unexpected(ok.error());
+  }
   return dir;
 }
 
+fs::path WorkDir::rootfs_binds() const { return rootfs_binds_of(root_); }
+
 WorkDir::WorkDir(WorkDir&& other) noexcept
-    : root_(std::move(other.root_)), build_dir_(std::move(other.build_dir_)), lock_fd_(std::exchange(other.lock_fd_, -1)) {}
+    : root_(std::move(other.root_)), build_dir_(std::move(other.build_dir_)), lock_fd_(std::exchange(other.lock_fd_, -1)),
+      volume_(std::move(other.volume_)) {
+  other.volume_.reset();
+}
 
 WorkDir::~WorkDir() {
   if (lock_fd_ < 0) return;
+  if (volume_) {
+    volume_.reset();  // an unmount and an unlink: nothing to leave for the reaper
+    ::close(lock_fd_);
+    return;
+  }
   static std::atomic<unsigned> finished{0};
   auto target = root_ / "trash" / fmt::format("{}-{}-{}", build_dir_.filename().string(), ::getpid(), finished++);
   std::error_code ec;

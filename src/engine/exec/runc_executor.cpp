@@ -6,6 +6,8 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,17 +144,19 @@ bool valid_container_id(std::string_view id) {
 // A bundle dir holding config.json, removed with the object.
 class Bundle {
  public:
-  static Result<Bundle> write(const fs::path& parent, std::string_view id, const std::string& config) {
+  static Result<Bundle> create(const fs::path& parent, std::string_view id) {
     std::error_code ec;
     fs::create_directories(parent, ec);
     std::string pattern = (parent / fmt::format("{}-XXXXXX", id)).string();
     if (ec || ::mkdtemp(pattern.data()) == nullptr)
       return fail("IO", fmt::format("cannot create a bundle dir in {}", parent.string()));
-    Bundle bundle(pattern);
-    std::ofstream out(bundle.dir_ / "config.json", std::ios::binary);
+    return Bundle(pattern);
+  }
+  Result<void> write_config(const std::string& config) const {
+    std::ofstream out(dir_ / "config.json", std::ios::binary | std::ios::trunc);
     out << config;
-    if (!out.flush()) return fail("IO", fmt::format("cannot write {}/config.json", bundle.dir_.string()));
-    return bundle;
+    if (!out.flush()) return fail("IO", fmt::format("cannot write {}/config.json", dir_.string()));
+    return {};
   }
   Bundle(Bundle&& other) noexcept : dir_(std::exchange(other.dir_, {})) {}
   Bundle& operator=(Bundle&&) = delete;
@@ -165,6 +169,71 @@ class Bundle {
  private:
   explicit Bundle(fs::path dir) : dir_(std::move(dir)) {}
   fs::path dir_;
+};
+
+// The bind mounts of a run as its user namespace should see them: each
+// source is mounted, idmapped, on a stand-in in the bundle dir, and the spec
+// points at the stand-in. A source whose filesystem cannot be idmapped (an
+// overlay: a stage bound with RUN --mount=from=) is bound as it is; its files
+// then show as nobody, and it is read-only anyway. Unmounted (detached) when
+// the object goes, before the bundle dir is removed.
+class IdMappedBinds {
+ public:
+  IdMappedBinds() = default;
+  IdMappedBinds(const IdMappedBinds&) = delete;
+  IdMappedBinds& operator=(const IdMappedBinds&) = delete;
+  ~IdMappedBinds() {
+    for (const auto& target : mounted_) ::umount2(target.c_str(), MNT_DETACH);
+  }
+
+  Result<void> apply(RunSpec& spec, const fs::path& dir, const IdMapping& mapping) {
+    for (std::size_t i = 0; i < spec.mounts.size(); ++i) {
+      BindMount& bind = spec.mounts[i];
+      fs::path stand_in = dir / fmt::format("bind-{}", i);
+      std::error_code ec;
+      bool is_dir = fs::is_directory(bind.source, ec);
+      if (is_dir) fs::create_directory(stand_in, ec);
+      else std::ofstream(stand_in).flush();
+      auto mounted = mount_idmapped(bind.source, stand_in, mapping);
+      if (!mounted && mounted.error().code == "MOUNT_UNSUPPORTED") continue;
+      if (!mounted) return mounted;
+      mounted_.push_back(stand_in);
+      bind.source = stand_in;
+    }
+    return {};
+  }
+
+ private:
+  std::vector<fs::path> mounted_;
+};
+
+// The rootfs bound on a fresh dir under `parent` for one run, unbound (and
+// the dir removed) when the object goes.
+class RootfsBind {
+ public:
+  static Result<RootfsBind> make(const fs::path& rootfs, const fs::path& parent, std::string_view id) {
+    std::string pattern = (parent / fmt::format("{}-XXXXXX", id)).string();
+    if (::mkdtemp(pattern.data()) == nullptr || ::chmod(pattern.c_str(), 0755) != 0)
+      return fail("IO", fmt::format("cannot create a rootfs dir in {}: {}", parent.string(), errno_text(errno)));
+    if (::mount(rootfs.c_str(), pattern.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      int err = errno;
+      ::rmdir(pattern.c_str());
+      return fail("RUNTIME", fmt::format("cannot bind the rootfs for runc: {}", errno_text(err)));
+    }
+    return RootfsBind(pattern);
+  }
+  RootfsBind(RootfsBind&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  RootfsBind& operator=(RootfsBind&&) = delete;
+  ~RootfsBind() {
+    if (path_.empty()) return;
+    ::umount2(path_.c_str(), MNT_DETACH);
+    ::rmdir(path_.c_str());
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  explicit RootfsBind(fs::path path) : path_(std::move(path)) {}
+  fs::path path_;
 };
 
 // Reads a running `runc run` child's output until both pipes close, killing
@@ -274,15 +343,29 @@ Result<int> RuncExecutor::run(std::string_view id, const RunSpec& spec, const fs
     return fail("RUN_INVALID", fmt::format("container id {:?} must be [A-Za-z0-9_+.-]", std::string(id)));
   if (!rootfs.is_absolute() || !fs::is_directory(rootfs))
     return fail("RUN_INVALID", fmt::format("rootfs {} is not an absolute path to a directory", rootfs.string()));
-  auto bundle = Bundle::write(options_.bundle_dir, id, runtime_spec_json(spec, rootfs));
+  RunSpec effective = spec;
+  if (options_.id_mapping) effective.ids = options_.id_mapping->ids();
+  auto bundle = Bundle::create(options_.bundle_dir, id);
   if (!bundle) return std::unexpected(bundle.error());
+  IdMappedBinds binds;  // after the bundle: unmounted before it is removed
+  if (options_.id_mapping)
+    if (auto applied = binds.apply(effective, bundle->dir(), *options_.id_mapping); !applied)
+      return std::unexpected(applied.error());
+  std::optional<RootfsBind> walkable_rootfs;
+  if (options_.id_mapping && !options_.rootfs_binds.empty()) {
+    auto bound = RootfsBind::make(rootfs, options_.rootfs_binds, id);
+    if (!bound) return std::unexpected(bound.error());
+    walkable_rootfs.emplace(std::move(*bound));
+  }
+  auto config = runtime_spec_json(effective, walkable_rootfs ? walkable_rootfs->path() : rootfs);
+  if (auto written = bundle->write_config(config); !written) return std::unexpected(written.error());
   auto out = make_pipe();
   if (!out) return std::unexpected(out.error());
   auto err = make_pipe();
   if (!err) return std::unexpected(err.error());
 
   const std::string runc = options_.runc.string(), state = options_.state_dir.string();
-  MountStubs stubs = MountStubs::find(rootfs, rootfs_mount_points(spec));
+  MountStubs stubs = MountStubs::find(rootfs, rootfs_mount_points(effective));
   auto pid = spawn({runc, "--root", state, "run", "--bundle", bundle->dir().string(), std::string(id)},
                    out->write.get(), err->write.get());
   out->write.reset();  // only runc (and the container) may hold the write ends

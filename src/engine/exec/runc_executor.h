@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "engine/exec/id_mapping.h"
 #include "engine/exec/runtime_spec.h"
 
 namespace strata::engine::exec {
@@ -48,6 +49,13 @@ class RuncExecutor {
     std::filesystem::path state_dir;         // runc --root
     std::filesystem::path bundle_dir;        // parent of the per-run bundle dirs
     std::chrono::milliseconds kill_grace{10000};  // after `runc kill`, before killing runc
+    // The build's user namespace: set, every run gets it (RunSpec::ids) and
+    // its bind mounts are presented through idmapped views, so container
+    // root owns what host root owns on disk. Borrowed; must outlive runs.
+    const IdMapping* id_mapping = nullptr;
+    // With a user namespace: a dir (mode 0711 up to /) where the rootfs is
+    // bound for the run, since runc reaches it by path as container root.
+    std::filesystem::path rootfs_binds;
   };
 
   explicit RuncExecutor(Options options) : options_(std::move(options)) {}

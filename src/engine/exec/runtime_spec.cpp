@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/exec/seccomp_profile.h"
+#include "engine/remote/platform.h"
+
 namespace strata::engine::exec {
 namespace {
 
@@ -13,17 +16,21 @@ using nlohmann::json;
 
 constexpr std::string_view kDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// Docker's default set (moby oci/caps/defaults.go).
+// Docker's default set without NET_RAW (raw and packet sockets), MKNOD and
+// AUDIT_WRITE, as podman leaves them out. They are capabilities in the step's
+// user namespace: over the host they give nothing.
 const std::vector<std::string> kCapabilities = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",           "CAP_SYS_CHROOT",       "CAP_KILL",       "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP",      "CAP_SETPCAP",          "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",                 "CAP_KILL",
 };
 
-// runc's defaults (`runc spec`).
+// runc's defaults (`runc spec`), and Docker's powercap mask (energy counters
+// are a side channel, CVE-2020-8694).
 const std::vector<std::string> kMaskedPaths = {
     "/proc/acpi",        "/proc/asound",      "/proc/kcore",       "/proc/keys",    "/proc/latency_stats",
     "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+    "/sys/devices/virtual/powercap",
 };
 const std::vector<std::string> kReadonlyPaths = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
@@ -42,7 +49,11 @@ json mounts(const RunSpec& spec) {
                    {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
       kernel_mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
       kernel_mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-      kernel_mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+      // A step's user namespace does not own the network namespace the
+      // builder made for it, so the kernel refuses a sysfs mount: the host's
+      // /sys is bound read-only instead (recursively: a user namespace may
+      // not uncover what the host mounted below it), as rootless podman does.
+      kernel_mount("/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}),
       kernel_mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}),
   });
   for (const auto& bind : spec.mounts)
@@ -77,13 +88,21 @@ json process(const RunSpec& spec) {
                                 {"soft", open_files_limit(spec)},
                                 {"hard", open_files_limit(spec)}}})},
       {"noNewPrivileges", true},
+      // Under memory pressure on the host, a build's processes go first.
+      {"oomScoreAdj", 1000},
   };
 }
 
+json id_mappings(const sandbox::IdRange& ids) {
+  return json::array({{{"containerID", 0}, {"hostID", ids.host_start}, {"size", ids.size}}});
+}
+
 json linux_section(const RunSpec& spec) {
-  json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
+  json namespaces = json::array(
+      {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}});
   if (spec.network_namespace.empty()) namespaces.push_back({{"type", "network"}});  // runc brings up lo
   else namespaces.push_back({{"type", "network"}, {"path", spec.network_namespace.string()}});
+  if (spec.ids) namespaces.push_back({{"type", "user"}});
 
   // Deny all devices; runc adds its default allow list (null, zero, full,
   // random, urandom, tty, ptmx).
@@ -96,7 +115,12 @@ json linux_section(const RunSpec& spec) {
       {"resources", std::move(resources)},
       {"maskedPaths", kMaskedPaths},
       {"readonlyPaths", kReadonlyPaths},
+      {"seccomp", seccomp_profile(remote::host_platform().architecture)},
   };
+  if (spec.ids) {
+    section["uidMappings"] = id_mappings(*spec.ids);
+    section["gidMappings"] = id_mappings(*spec.ids);
+  }
   if (!spec.cgroups_path.empty()) section["cgroupsPath"] = spec.cgroups_path;
   return section;
 }

@@ -1,11 +1,15 @@
 // The OCI runtime spec (runc's config.json) for one RUN step, with the
-// isolation Docker gives a build container: own mount, pid, ipc and uts
-// namespaces; the network namespace the builder made for the build
-// (build_network.h), never the host's; Docker's default capability set in
-// the bounding, effective and permitted sets (none ambient, so a non-root
-// user keeps none across exec); no_new_privs; runc's default masked and
-// read-only paths; /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only
-// /sys and /sys/fs/cgroup; pids and memory limits. No seccomp profile.
+// isolation of a rootless build container: its own user namespace (container
+// ids 0.. are an unprivileged host range, see id_mapping.h), mount, pid, ipc,
+// uts and cgroup namespaces; the network namespace the builder made for the
+// build (build_network.h; never the host's), or a fresh one with only
+// loopback; Docker's default capabilities
+// minus NET_RAW, MKNOD and AUDIT_WRITE in the bounding, effective and
+// permitted sets (none ambient, so a non-root user keeps none across exec);
+// no_new_privs; the seccomp allowlist of seccomp_profile.h; runc's default
+// masked and read-only paths; /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue,
+// read-only /sys and /sys/fs/cgroup; pids and memory limits; an OOM score
+// that makes the host's OOM killer take build processes first.
 //
 // Contract: thread-safe; the spec depends only on the arguments and the
 // builder's own RLIMIT_NOFILE. The caller resolves everything the

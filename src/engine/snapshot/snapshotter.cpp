@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <linux/securebits.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,8 @@
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "engine/fs/mount_table.h"
 
 namespace strata::engine::snapshot {
 namespace fs = std::filesystem;
@@ -82,15 +87,30 @@ class FileLock {
   int fd_;
 };
 
-// mount(2) with a relative option string, run in a child so that changing the
-// working directory does not affect the caller's other threads. The child
-// only makes async-signal-safe system calls.
-Result<void> mount_overlay_from(const fs::path& dir, const std::string& options) {
+// Filesystem ids for the mount helper: overlayfs creates upper and work
+// files with its mounter's credentials.
+struct MounterIds {
+  std::uint32_t uid, gid;
+};
+
+// mount(2) of `target` with an option string relative to `dir`, run in a
+// child so that changing the working directory (and, with `as`, the
+// filesystem ids, keeping the capabilities) does not affect the caller's
+// other threads. The child only makes async-signal-safe system calls.
+Result<void> mount_overlay_from(const fs::path& dir, const fs::path& target, const std::string& options,
+                                std::optional<MounterIds> as = std::nullopt) {
   pid_t pid = ::fork();
   if (pid < 0) return fail("MOUNT", fmt::format("fork: {}", errno_text(errno)));
   if (pid == 0) {
     if (::chdir(dir.c_str()) != 0) ::_exit(errno);
-    if (::mount("overlay", "merged", "overlay", 0, options.c_str()) != 0) ::_exit(errno);
+    if (as) {
+      // Without NO_SETUID_FIXUP a non-zero fsuid drops the file capabilities.
+      if (::prctl(PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP) != 0) ::_exit(errno);
+      ::setfsgid(as->gid);
+      ::setfsuid(as->uid);
+      if (static_cast<std::uint32_t>(::setfsuid(static_cast<uid_t>(-1))) != as->uid) ::_exit(EPERM);
+    }
+    if (::mount("overlay", target.c_str(), "overlay", 0, options.c_str()) != 0) ::_exit(errno);
     ::_exit(0);
   }
   int status = 0;
@@ -99,8 +119,7 @@ Result<void> mount_overlay_from(const fs::path& dir, const std::string& options)
   }
   if (!WIFEXITED(status)) return fail("MOUNT", "the mount helper process was killed");
   if (int err = WEXITSTATUS(status); err != 0)
-    return fail("MOUNT", fmt::format("cannot mount overlay at {}: {}", (dir / "merged").string(), errno_text(err)),
-                options);
+    return fail("MOUNT", fmt::format("cannot mount overlay at {}: {}", target.string(), errno_text(err)), options);
   return {};
 }
 
@@ -110,31 +129,6 @@ Result<void> unmount(const fs::path& target) {
   if (::umount2(target.c_str(), 0) == 0 || errno == EINVAL || errno == ENOENT) return {};
   if (errno == EBUSY && ::umount2(target.c_str(), MNT_DETACH) == 0) return {};
   return fail("MOUNT", fmt::format("cannot unmount {}: {}", target.string(), errno_text(errno)));
-}
-
-// Mount points from /proc/self/mountinfo (5th field, octal escapes decoded).
-std::vector<std::string> mount_points() {
-  std::vector<std::string> points;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::size_t pos = 0;
-    for (int field = 0; field < 4 && pos != std::string::npos; ++field) pos = line.find(' ', pos + 1);
-    if (pos == std::string::npos) continue;
-    std::size_t end = line.find(' ', pos + 1);
-    std::string_view raw = std::string_view(line).substr(pos + 1, end - pos - 1);
-    std::string point;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '\\' && i + 3 < raw.size()) {
-        point += static_cast<char>((raw[i + 1] - '0') * 64 + (raw[i + 2] - '0') * 8 + (raw[i + 3] - '0'));
-        i += 3;
-      } else {
-        point += raw[i];
-      }
-    }
-    points.push_back(std::move(point));
-  }
-  return points;
 }
 
 Result<void> remove_tree(const fs::path& path) {
@@ -153,19 +147,45 @@ Result<void> empty_dir(const fs::path& dir) {
   return {};
 }
 
+Result<fs::path> canonical_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail("IO", fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  // Canonical, so that it matches the mount points the kernel reports.
+  fs::path canonical = fs::canonical(dir, ec);
+  if (ec) return fail("IO", fmt::format("cannot resolve {}: {}", dir.string(), ec.message()));
+  return canonical;
+}
+
+// Where discarded mounts go: beside the mounts dir, on the same filesystem.
+fs::path trash_of(const fs::path& mounts) { return mounts.parent_path() / "trash"; }
+
 }  // namespace
 
-Result<Snapshotter> Snapshotter::open(const fs::path& root) {
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) return fail("IO", fmt::format("cannot create {}: {}", root.string(), ec.message()));
-  // Canonical, so that it matches the mount points the kernel reports.
-  fs::path canonical = fs::canonical(root, ec);
-  if (ec) return fail("IO", fmt::format("cannot resolve {}: {}", root.string(), ec.message()));
-  for (const char* sub : {"layers", "mounts", "tmp", "locks", "empty", "trash"})
-    if (auto made = make_dir(canonical / sub, sub == std::string_view("empty") ? 0755 : 0700); !made)
+std::optional<fs::path> MappedAccess::view_of(const fs::path& real) const {
+  for (const auto& [dir, view] : views) {
+    auto [dir_end, real_it] = std::mismatch(dir.begin(), dir.end(), real.begin(), real.end());
+    if (dir_end != dir.end()) continue;
+    fs::path mapped = view;
+    for (; real_it != real.end(); ++real_it) mapped /= *real_it;
+    return mapped;
+  }
+  return std::nullopt;
+}
+
+Result<Snapshotter> Snapshotter::open(const fs::path& root, const fs::path& mounts) {
+  auto canonical = canonical_dir(root);
+  if (!canonical) return std::unexpected(canonical.error());
+  for (const char* sub : {"layers", "tmp", "locks", "empty"})
+    if (auto made = make_dir(*canonical / sub, sub == std::string_view("empty") ? 0755 : 0700); !made)
       return std::unexpected(made.error());
-  return Snapshotter(std::move(canonical));
+  auto mounts_dir = canonical_dir(mounts.empty() ? *canonical / "mounts" : mounts);
+  if (!mounts_dir) return std::unexpected(mounts_dir.error());
+  // Container root (an unmapped host id) must be able to walk to a mount's
+  // merged dir, and to nothing else there.
+  for (const fs::path& dir : {*mounts_dir, trash_of(*mounts_dir)})
+    if (auto made = make_dir(dir, dir == *mounts_dir ? 0711 : 0700); !made) return std::unexpected(made.error());
+  return Snapshotter(std::move(*canonical), std::move(*mounts_dir));
 }
 
 Result<fs::path> Snapshotter::layer(std::string_view diff_id, const Unpack& unpack) const {
@@ -193,7 +213,8 @@ Result<fs::path> Snapshotter::layer(std::string_view diff_id, const Unpack& unpa
   return dir;
 }
 
-Result<Mount> Snapshotter::prepare(const std::vector<fs::path>& parents, std::string_view id) const {
+Result<Mount> Snapshotter::prepare(const std::vector<fs::path>& parents, std::string_view id,
+                                   const MappedAccess* mapped) const {
   if (auto ok = check_mount_id(id); !ok) return std::unexpected(ok.error());
   if (parents.size() > kMaxParents)
     return fail("SNAPSHOT_INVALID", fmt::format("{} parent layers; overlayfs stacks at most {}", parents.size(), kMaxParents));
@@ -207,8 +228,20 @@ Result<Mount> Snapshotter::prepare(const std::vector<fs::path>& parents, std::st
   }
   if (lowers.empty()) lowers.push_back(root_ / "empty");
 
-  fs::path dir = root_ / "mounts" / std::string(id);
-  if (::mkdir(dir.c_str(), 0700) != 0) {
+  fs::path dir = mounts_ / std::string(id);
+  // What the mount helper reaches: the views, for a container's mount.
+  fs::path helper_dir = dir;
+  if (mapped) {
+    for (auto& lower : lowers) {
+      auto view = mapped->view_of(lower);
+      if (!view) return fail("SNAPSHOT_INVALID", fmt::format("parent layer {} has no idmapped view", lower.string()));
+      lower = std::move(*view);
+    }
+    auto view = mapped->view_of(dir);
+    if (!view) return fail("SNAPSHOT_INVALID", fmt::format("mount dir {} has no idmapped view", dir.string()));
+    helper_dir = std::move(*view);
+  }
+  if (::mkdir(dir.c_str(), 0711) != 0) {
     if (errno == EEXIST) return fail("SNAPSHOT_EXISTS", fmt::format("mount {:?} already exists", std::string(id)));
     return fail("IO", fmt::format("cannot create {}: {}", dir.string(), errno_text(errno)));
   }
@@ -227,7 +260,8 @@ Result<Mount> Snapshotter::prepare(const std::vector<fs::path>& parents, std::st
   if (made) made = make_dir(mount.merged, 0755);
   if (made && options.size() >= static_cast<std::size_t>(::getpagesize()))
     made = fail("SNAPSHOT_INVALID", fmt::format("{} parent layers do not fit in one overlayfs mount", lowers.size()));
-  if (made) made = mount_overlay_from(dir, options);
+  if (made && mapped) made = mount_overlay_from(helper_dir, mount.merged, options, MounterIds{mapped->root_uid, mapped->root_gid});
+  else if (made) made = mount_overlay_from(dir, mount.merged, options);
   if (!made) {
     (void)remove_tree(dir);
     return std::unexpected(made.error());
@@ -252,24 +286,21 @@ Result<void> Snapshotter::discard(const Mount& mount) const {
   // trash after it has reported its result (see reap_trash).
   auto dir = mount.upper.parent_path();
   static std::atomic<unsigned> discarded{0};
-  auto target = root_ / "trash" / fmt::format("{}-{}-{}", dir.filename().string(), ::getpid(), discarded++);
+  auto target = trash_of(mounts_) / fmt::format("{}-{}-{}", dir.filename().string(), ::getpid(), discarded++);
   if (::rename(dir.c_str(), target.c_str()) == 0) return {};
   return remove_tree(dir);
 }
 
 Result<std::size_t> Snapshotter::sweep() const {
-  std::string prefix = root_.string() + "/";
-  std::vector<std::string> ours;
-  for (auto& point : mount_points())
-    if (point.starts_with(prefix)) ours.push_back(std::move(point));
-  // Deepest first, so nested mounts go before the ones they sit on.
-  std::sort(ours.begin(), ours.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-  for (const auto& point : ours)
-    if (::umount2(point.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-      return fail("MOUNT", fmt::format("cannot unmount {}: {}", point, errno_text(errno)));
-  for (const char* sub : {"mounts", "tmp"})
-    if (auto emptied = empty_dir(root_ / sub); !emptied) return std::unexpected(emptied.error());
-  return ours.size();
+  std::size_t unmounted = 0;
+  for (const fs::path& dir : {mounts_, root_}) {
+    auto count = engine::fs::unmount_all_under(dir);
+    if (!count) return std::unexpected(count.error());
+    unmounted += *count;
+  }
+  for (const fs::path& dir : {mounts_, root_ / "tmp"})
+    if (auto emptied = empty_dir(dir); !emptied) return std::unexpected(emptied.error());
+  return unmounted;
 }
 
 }  // namespace strata::engine::snapshot

@@ -75,7 +75,8 @@ class RuncExecutorTest : public ::testing::Test {
     fs::create_directories(root / "bin");
     fs::create_directories(root / "etc");
     fs::copy_file("/bin/busybox", root / "bin/busybox");
-    for (const char* applet : {"sh", "echo", "cat", "ls", "id", "sleep", "touch", "env", "pwd", "grep", "hostname", "wc", "readlink"})
+    for (const char* applet : {"sh", "echo", "cat", "ls", "id", "sleep", "touch", "env", "pwd", "grep", "hostname", "wc",
+                                "chown", "mkdir", "unshare", "readlink"})
       fs::create_symlink("busybox", root / "bin" / applet);
   }
 
@@ -172,10 +173,10 @@ TEST_F(RuncExecutorTest, ContainerHasDockersConfinement) {
       "echo x > /proc/sys/kernel/domainname 2>/dev/null || echo proc-sys-readonly;"
       "touch /sys/x 2>/dev/null || echo sys-readonly"));
   ASSERT_TRUE(status) << status.error().message;
-  // Docker's 14 default capabilities: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
-  // SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD
-  // AUDIT_WRITE SETFCAP.
-  EXPECT_EQ(stdout_lines(), (std::vector<std::string>{"CapEff:\t00000000a80425fb", "CapBnd:\t00000000a80425fb",
+  // Docker's default capabilities without NET_RAW, MKNOD and AUDIT_WRITE:
+  // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+  // NET_BIND_SERVICE SYS_CHROOT SETFCAP.
+  EXPECT_EQ(stdout_lines(), (std::vector<std::string>{"CapEff:\t00000000800405fb", "CapBnd:\t00000000800405fb",
                                                       "CapAmb:\t0000000000000000", "NoNewPrivs:\t1", "strata", "0",
                                                       "proc-sys-readonly", "sys-readonly"}));
 }
@@ -290,6 +291,108 @@ TEST_F(RuncExecutorTest, CancellationBeforeTheContainerExistsLeavesNothing) {
   auto started = std::chrono::steady_clock::now();
   auto status = run(shell("sleep 30"), {.cancel = cancel.get_token()});
   expect_stopped_and_gone(status, "RUN_CANCELLED", std::chrono::steady_clock::now() - started);
+}
+
+
+// The same runs in the build's user namespace: the rootfs stacked on
+// idmapped views, as a build's RUN steps get it.
+class UserNamespaceRunTest : public RuncExecutorTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "runc needs root";
+    if (!runc_installed()) GTEST_SKIP() << "runc is not installed";
+    if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
+    ::chmod(temp_.path().c_str(), 0711);  // runc reaches the rootfs bind by path as container root
+    make_busybox_rootfs(temp_.path() / "rootfs");
+    auto opened = Snapshotter::open(temp_.path() / "snapshots");
+    ASSERT_TRUE(opened) << opened.error().message;
+    snapshotter_.emplace(std::move(*opened));
+    auto mapping = IdMapping::create(kIds);
+    ASSERT_TRUE(mapping) << mapping.error().message;
+    mapping_.emplace(std::move(*mapping));
+    snapshot::MappedAccess access{.views = {}, .root_uid = kIds.host_start, .root_gid = kIds.host_start};
+    for (const auto& [source, name] : {std::pair{fs::canonical(temp_.path() / "rootfs"), "rootfs"},
+                                       std::pair{snapshotter_->mounts(), "mounts"}}) {
+      auto view = IdMappedView::mount(source, temp_.path() / "views" / name, *mapping_);
+      ASSERT_TRUE(view) << view.error().message;
+      access.views.push_back({source, view->view()});
+      views_.push_back(std::move(*view));
+    }
+    id_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    auto mount = snapshotter_->prepare({temp_.path() / "rootfs"}, id_, &access);
+    ASSERT_TRUE(mount) << mount.error().message << " " << mount.error().detail;
+    mount_ = *mount;
+    fs::create_directories(temp_.path() / "rootfs-binds");
+  }
+  void TearDown() override {
+    if (snapshotter_) (void)snapshotter_->sweep();
+    views_.clear();
+  }
+
+  Result<int> run(const RunSpec& spec) {
+    RuncExecutor executor({.runc = "runc", .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles",
+                           .id_mapping = &*mapping_, .rootfs_binds = temp_.path() / "rootfs-binds"});
+    return executor.run(id_, spec, mount_.merged, [&](OutputStream stream, std::string_view text) {
+      lines_.push_back({stream, std::string(text)});
+    }, {});
+  }
+
+  static constexpr sandbox::IdRange kIds{1500000000, 65536};
+  std::optional<IdMapping> mapping_;
+  std::vector<IdMappedView> views_;
+};
+
+TEST_F(UserNamespaceRunTest, ContainerRootIsAnUnprivilegedHostIdWhoOwnsTheImagesFiles) {
+  auto status = run(shell("id -u; cat /proc/self/uid_map; ls -ln /bin/busybox | { read mode links uid gid rest; echo $uid $gid; }"));
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_EQ(stdout_lines().size(), 3u);
+  EXPECT_EQ(stdout_lines()[0], "0");
+  std::istringstream map(stdout_lines()[1]);
+  std::uint64_t inside = 1, outside = 0, count = 0;
+  map >> inside >> outside >> count;
+  EXPECT_EQ(inside, 0u);
+  EXPECT_EQ(outside, kIds.host_start);
+  EXPECT_EQ(count, kIds.size);
+  EXPECT_EQ(stdout_lines()[2], "0 0");
+}
+
+TEST_F(UserNamespaceRunTest, FilesKeepTheirInContainerOwnersOnDisk) {
+  auto status = run(shell("touch /by-root && touch /by-www && chown 33:44 /by-www && mkdir /d && echo ok"));
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_EQ(*status, 0) << (lines_.empty() ? "" : lines_.back().text);
+  struct stat by_root {}, by_www {};
+  ASSERT_EQ(::stat((mount_.upper / "by-root").c_str(), &by_root), 0);
+  ASSERT_EQ(::stat((mount_.upper / "by-www").c_str(), &by_www), 0);
+  EXPECT_EQ(by_root.st_uid, 0u);
+  EXPECT_EQ(by_root.st_gid, 0u);
+  EXPECT_EQ(by_www.st_uid, 33u);
+  EXPECT_EQ(by_www.st_gid, 44u);
+}
+
+TEST_F(UserNamespaceRunTest, SeccompFilterRefusesNamespacesAndCgroupNamespaceHidesTheHost) {
+  auto status = run(shell("grep '^Seccomp:' /proc/self/status; cat /proc/self/cgroup | grep -v ':/$' | wc -l;"
+                          "unshare -U true 2>&1 || echo unshare-refused"));
+  ASSERT_TRUE(status) << status.error().message;
+  auto out = stdout_lines();
+  ASSERT_GE(out.size(), 3u);
+  EXPECT_EQ(out[0], "Seccomp:\t2");
+  EXPECT_EQ(out[1], "0");  // every hierarchy shows its namespace root
+  EXPECT_NE(out.back().find("unshare-refused"), std::string::npos);
+  EXPECT_NE(out[out.size() - 2].find("Operation not permitted"), std::string::npos);
+}
+
+TEST_F(UserNamespaceRunTest, SecretOwnedByHostRootIsContainerRoots) {
+  fs::path secret = temp_.path() / "secret-x";
+  std::ofstream(secret) << "s3cr3t";
+  ::chmod(secret.c_str(), 0600);
+  RunSpec spec = shell("cat /run/secrets/x; echo; ls -ln /run/secrets/x | { read mode links uid gid rest; echo $uid $gid; }");
+  spec.mounts.push_back({secret, "/run/secrets/x", true});
+  auto status = run(spec);
+  ASSERT_TRUE(status) << status.error().message;
+  auto out = stdout_lines();
+  ASSERT_GE(out.size(), 2u) << (lines_.empty() ? "" : lines_.back().text);
+  EXPECT_EQ(out[0], "s3cr3t");
+  EXPECT_EQ(out[1], "0 0");
 }
 
 }  // namespace

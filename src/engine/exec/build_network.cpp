@@ -221,7 +221,13 @@ Result<void> BuildNetwork::make_egress() {
                              [&] { return load_firewall(options_.nft, rules, options_.dir / "nft.log"); });
   if (!made) return made;
   egress_made_ = true;
-  return start_slirp();
+  if (auto started = start_slirp(); !started) {
+    // No half-made egress network: a later step tries afresh.
+    unmount_namespace(options_.dir / "egress");
+    egress_made_ = false;
+    return started;
+  }
+  return {};
 }
 
 // slirp4netns in the host's namespace, serving the egress namespace's tap0.

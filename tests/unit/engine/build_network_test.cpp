@@ -181,6 +181,16 @@ TEST_F(BuildNetworkTest, TheEndStopsSlirpAndUnmountsAndRemovesEverything) {
   EXPECT_EQ(processes_naming((dir() / "egress").string()), 0);
 }
 
+TEST_F(BuildNetworkTest, EgressThatCannotStartFailsTheStepAndLeavesNoNamespace) {
+  BuildNetwork network({.dir = dir(), .slirp4netns = temp_.path() / "no-such-slirp4netns"});
+  RunSpec spec;
+  auto attached = network.attach(spec, NetworkAccess::egress);
+  ASSERT_FALSE(attached);
+  EXPECT_EQ(attached.error().code, "NETWORK_SETUP");
+  EXPECT_FALSE(mounted(dir() / "egress"));
+  EXPECT_TRUE(spec.network_namespace.empty());
+}
+
 TEST_F(BuildNetworkTest, BuildWithoutStepsMakesNothing) {
   { BuildNetwork network({.dir = dir()}); }
   EXPECT_FALSE(fs::exists(dir()));

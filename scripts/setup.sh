@@ -13,7 +13,8 @@ BUILD_PACKAGES=(
 # namespace, NATed by slirp4netns and filtered by nftables.
 RUNTIME_PACKAGES=(slirp4netns nftables)
 # Real peers and clients used by the end-to-end tests and benchmarks.
-TEST_PACKAGES=(curl jq skopeo podman buildah docker-registry wrk runc busybox-static)
+# runc, crun and runsc (gVisor) are the OCI runtimes RUN steps can use (--runtime).
+TEST_PACKAGES=(curl jq skopeo podman buildah docker-registry wrk runc crun runsc busybox-static)
 
 wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then wanted+=("${TEST_PACKAGES[@]}"); fi
@@ -30,4 +31,23 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# crun refuses to run containers on a cgroup v1/v2 hybrid host whose cgroup2
+# hierarchy (/sys/fs/cgroup/unified) holds a controller ("cgroups in hybrid
+# mode not supported, drop all controllers from cgroupv2"). A controller lands
+# there when no v1 hierarchy is mounted for it (hugetlb on hosts whose init
+# mounts only the common ones); mounting its v1 hierarchy moves it off cgroup2.
+# Nothing to do on a pure v1 or pure v2 (unified) host.
+unified=/sys/fs/cgroup/unified
+if [[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" == tmpfs && -f "$unified/cgroup.controllers" ]]; then
+  if [[ -n "$(cat "$unified/cgroup.subtree_control")" ]]; then
+    echo "setup: cgroup2 controllers are in use ($(cat "$unified/cgroup.subtree_control")); crun will not run here" >&2
+  else
+    for controller in $(cat "$unified/cgroup.controllers"); do
+      echo "setup: mounting the v1 $controller hierarchy at /sys/fs/cgroup/$controller (for crun)"
+      mkdir -p "/sys/fs/cgroup/$controller"
+      mount -t cgroup -o "$controller" cgroup "/sys/fs/cgroup/$controller"
+    done
+  fi
 fi

@@ -1,6 +1,7 @@
 #include "builds/api.h"
 
 #include <charconv>
+#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -125,14 +126,37 @@ http::Response cancel_build(const BuildApi& api, http::Request& request) {
   return http::Response::json(202, build_json(*cancelled, position_of(api.store, *cancelled)));
 }
 
+// The log lines of the events up to the one that was last when the request
+// came, one batch at a time: a log of any length is served in bounded memory.
+void stream_log_text(const EventLog& log, std::uint64_t last, const http::StreamWriter& write) {
+  std::string chunk;
+  for (std::uint64_t after = 0; after < last;) {
+    auto batch = log.read_from(after);
+    if (!batch || batch->events.empty()) return;
+    for (const auto& event : batch->events) {
+      if (event.seq > last) break;
+      after = event.seq;
+      if (event.type != EventType::log) continue;
+      chunk += event.data;
+      chunk += '\n';
+    }
+    if (!write(chunk)) return;
+    chunk.clear();
+  }
+}
+
 http::Response build_logs(const BuildApi& api, http::Request& request) {
   auto build = visible_build(api.store, caller_of(request), request.param("id"));
   if (!build) return error_response(build.error());
   auto log = api.logs.open(build->id);
   if (!log) return error_response(log.error());
-  auto text = (*log)->plain_text();
-  if (!text) return error_response(text.error());
-  return http::Response::text(200, std::move(*text));
+  http::Response response;
+  response.status = 200;
+  response.headers.set("Content-Type", "text/plain; charset=utf-8");
+  response.body = http::StreamBody{[log = std::move(*log)](const http::StreamWriter& write) {
+    stream_log_text(*log, log->last_seq(), write);
+  }};
+  return response;
 }
 
 // Resume point: the Last-Event-ID header wins over ?last_event_id=.
@@ -144,28 +168,27 @@ std::uint64_t resume_after(const http::Request& request) {
   return 0;
 }
 
-// Streams events after `after`; while following, until the log is closed.
-void stream_events(const std::shared_ptr<EventLog>& log, std::uint64_t after, bool follow,
-                   std::chrono::milliseconds heartbeat, const http::StreamWriter& write) {
-  if (!follow) {
-    auto events = log->read_from(after);
-    if (!events) return;
-    for (const auto& event : *events)
-      if (!write(sse_event(event))) return;
-    return;
-  }
-  for (;;) {
-    auto batch = log->wait_for(after, heartbeat);
+// Streams events after `after`, one batch per chunk: without follow up to
+// the event that was last when the request came; with follow until the log
+// is closed, with heartbeats while nothing happens.
+void stream_events(const EventLog& log, std::uint64_t after, bool follow, std::chrono::milliseconds heartbeat,
+                   const http::StreamWriter& write) {
+  const std::uint64_t last = follow ? std::numeric_limits<std::uint64_t>::max() : log.last_seq();
+  while (after < last) {
+    auto batch = follow ? log.wait_for(after, heartbeat) : log.read_from(after);
     if (!batch) return;
-    if (batch->events.empty() && !batch->finished) {
+    if (batch->events.empty()) {
+      if (!follow || batch->finished) return;
       if (!write(sse_heartbeat())) return;
       continue;
     }
+    std::string chunk;
     for (const auto& event : batch->events) {
-      if (!write(sse_event(event))) return;
+      if (event.seq > last) break;
+      chunk += sse_event(event);
       after = event.seq;
     }
-    if (batch->finished) return;
+    if (!write(chunk) || batch->finished) return;
   }
 }
 
@@ -184,7 +207,7 @@ http::Response build_events(const BuildApi& api, http::Request& request) {
   response.headers.set("X-Accel-Buffering", "no");
   response.body = http::StreamBody{[log = std::move(*log), after, follow, heartbeat = api.heartbeat_interval](
                                        const http::StreamWriter& write) {
-    stream_events(log, after, follow, heartbeat, write);
+    stream_events(*log, after, follow, heartbeat, write);
   }};
   return response;
 }

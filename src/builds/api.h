@@ -10,6 +10,8 @@
 //   GET    /builds/{id}/logs       -> text/plain, the log lines so far
 //   GET    /builds/{id}/events[?follow=true]  -> text/event-stream; resumes
 //          after Last-Event-ID (or ?last_event_id=); heartbeats while following
+// Logs and events are streamed from disk a batch at a time (chunked), so a
+// long log costs the server no more memory than a short one.
 //
 // Errors: {"error":{"code","message"}}, plus "field" for FIELD_INVALID (400)
 // and FORBIDDEN (403) answers about one form field.

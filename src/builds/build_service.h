@@ -1,6 +1,7 @@
 // Everything `serve` needs for builds, opened from one data directory like
 // auth::AuthService: the store (<data>/builds.db), the event logs
-// (<data>/builds/<id>/), the token minter, the secret store and the manager,
+// (<data>/builds/<id>/, each limited to twice the sandbox's build log limit
+// and 1 MiB), the token minter, the secret store and the manager,
 // wired in the order their lifetimes need. open() does not start builds;
 // start() recovers and starts the workers (call it once the registry the
 // builders push to is listening); stop() or the destructor ends them.

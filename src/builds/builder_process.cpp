@@ -57,6 +57,9 @@ BuilderExit exit_of(int status) {
   return {std::nullopt, WTERMSIG(status)};
 }
 
+// Above the builder's own longest line: 64 KiB of output and its "#n " prefix.
+constexpr std::size_t kMaxLine = 128 * 1024;
+
 }  // namespace
 
 // Reads the child's stdout and stderr line by line on its own thread until
@@ -128,6 +131,9 @@ struct BuilderProcess::Output {
       start = end + 1;
     }
     stream.partial.erase(0, start);
+    // A line without end (the builder is the untrusted side) is passed on
+    // in pieces rather than held.
+    if (stream.partial.size() >= kMaxLine) sink_(std::exchange(stream.partial, {}));
   }
 
   Stream streams_[2];

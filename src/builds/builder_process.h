@@ -8,7 +8,8 @@
 // so a builder never outlives its server.
 //
 // Every line the child writes on stdout or stderr is handed to the LineSink,
-// in order per stream, from a reader thread owned by this object. stop()
+// in order per stream, from a reader thread owned by this object; a line
+// longer than 128 KiB comes in pieces of that size. stop()
 // asks the whole group to end (SIGTERM: the builder kills its container and
 // unmounts) and sends SIGKILL to the group if it is still alive after the
 // grace period; wait_for() does that escalation while it waits.

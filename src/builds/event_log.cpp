@@ -3,15 +3,23 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sandbox/sandbox_policy.h"
 
 namespace strata::builds {
 namespace {
 
 using nlohmann::json;
+
+// Longer lines are not events this log wrote: a file holding one is cut there.
+constexpr std::size_t kMaxEventBytes = 4 << 20;
 
 std::unexpected<Error> io_error(const std::filesystem::path& path, std::string_view what) {
   return fail("IO", std::string(what) + " " + path.string() + ": " + std::strerror(errno));
@@ -73,35 +81,61 @@ Result<void> write_all(int fd, const std::filesystem::path& path, std::string_vi
 
 EventLog::~EventLog() { ::close(fd_); }
 
-// Rebuilds the index from the file. Whatever follows the last complete,
-// well-formed event in sequence (a line torn by a crash) is cut off, so the
-// next append continues a clean sequence.
+// Rebuilds the index from the file, reading it in chunks. Whatever follows
+// the last complete, well-formed event in sequence (a line torn by a crash)
+// is cut off, so the next append continues a clean sequence.
 Result<void> EventLog::load() {
   off_t length = ::lseek(fd_, 0, SEEK_END);
   if (length < 0) return io_error(path_, "cannot size");
-  auto bytes = read_bytes(fd_, path_, 0, static_cast<std::uint64_t>(length));
-  if (!bytes) return std::unexpected(bytes.error());
-  std::string_view rest = *bytes;
-  while (!finished_) {
-    auto newline = rest.find('\n');
-    if (newline == std::string_view::npos) break;
-    auto event = parse_event_line(rest.substr(0, newline));
-    if (!event || event->seq != offsets_.size() + 1) break;
-    offsets_.push_back(size_);
-    size_ += newline + 1;
-    finished_ = closes_log(*event);
-    rest.remove_prefix(newline + 1);
+  const auto file_size = static_cast<std::uint64_t>(length);
+  std::string pending;  // bytes from size_ on not yet indexed: at most one event and a chunk
+  std::uint64_t read_to = 0;
+  while (!finished_ && read_to < file_size) {
+    std::uint64_t chunk_end = std::min<std::uint64_t>(file_size, read_to + kBatchBytes);
+    auto chunk = read_bytes(fd_, path_, read_to, chunk_end);
+    if (!chunk) return std::unexpected(chunk.error());
+    pending += *chunk;
+    read_to = chunk_end;
+    std::size_t used = 0;
+    bool torn = false;
+    for (auto newline = pending.find('\n'); newline != std::string::npos && !finished_;
+         newline = pending.find('\n', used)) {
+      auto event = parse_event_line(std::string_view(pending).substr(used, newline - used));
+      if (!event || event->seq != offsets_.size() + 1) {
+        torn = true;
+        break;
+      }
+      index_event(*event, newline + 1 - used);
+      used = newline + 1;
+    }
+    pending.erase(0, used);
+    if (torn || pending.size() > kMaxEventBytes) break;
   }
-  if (size_ != static_cast<std::uint64_t>(length) && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0)
+  if (size_ != file_size && ::ftruncate(fd_, static_cast<off_t>(size_)) != 0)
     return io_error(path_, "cannot cut the torn end of");
   return {};
+}
+
+void EventLog::index_event(const BuildEvent& event, std::uint64_t bytes) {
+  offsets_.push_back(size_);
+  size_ += bytes;
+  if (event.type == EventType::log) log_bytes_ += bytes;
+  finished_ = closes_log(event);
 }
 
 Result<std::uint64_t> EventLog::append(EventType type, std::string_view data, bool closes) {
   std::lock_guard lock(mutex_);
   if (finished_) return fail("EVENT_LOG_CLOSED", "the build has finished; its event log takes no more events");
+  bool log = type == EventType::log;
+  if (log && clipped_) return 0;
   BuildEvent event{.seq = offsets_.size() + 1, .type = type, .data = std::string(data)};
   std::string line = event_line(event);
+  if (log && max_log_bytes_ > 0 && log_bytes_ + line.size() > max_log_bytes_) {
+    clipped_ = true;
+    event.data = fmt::format("[output clipped: event log limit {} reached]",
+                             sandbox::format_byte_size(static_cast<std::int64_t>(max_log_bytes_)));
+    line = event_line(event);
+  }
   auto written = write_all(fd_, path_, line);
   if (written && type == EventType::status && ::fdatasync(fd_) != 0) written = io_error(path_, "cannot sync");
   if (!written) {
@@ -111,6 +145,7 @@ Result<std::uint64_t> EventLog::append(EventType type, std::string_view data, bo
   }
   offsets_.push_back(size_);
   size_ += line.size();
+  if (log) log_bytes_ += line.size();
   finished_ = closes;
   appended_.notify_all();
   return event.seq;
@@ -126,57 +161,53 @@ Result<std::uint64_t> EventLog::append_status(BuildStatus status, std::string_vi
   return append(EventType::status, data.dump(-1, ' ', false, json::error_handler_t::replace), is_final(status));
 }
 
-EventLog::Span EventLog::span_after(std::uint64_t after_seq) const {
-  std::uint64_t begin = after_seq < offsets_.size() ? offsets_[after_seq] : size_;
-  return Span{.begin = begin, .end = size_, .finished = finished_};
+EventLog::Span EventLog::span_after(std::uint64_t after_seq, std::size_t max_bytes) const {
+  if (after_seq >= offsets_.size()) return Span{.begin = size_, .end = size_, .finished = finished_};
+  std::uint64_t begin = offsets_[after_seq];
+  std::uint64_t end = size_;
+  if (size_ - begin > max_bytes) {
+    // The last event boundary within max_bytes, but at least one event.
+    auto first = offsets_.begin() + static_cast<std::ptrdiff_t>(after_seq) + 1;
+    auto past = std::upper_bound(first, offsets_.end(), begin + max_bytes);
+    if (past != first) end = *(past - 1);
+    else end = first != offsets_.end() ? *first : size_;
+  }
+  return Span{.begin = begin, .end = end, .finished = finished_ && end == size_};
 }
 
-Result<std::vector<BuildEvent>> EventLog::read_span(const Span& span) const {
+Result<EventBatch> EventLog::read_span(const Span& span) const {
   auto bytes = read_bytes(fd_, path_, span.begin, span.end);
   if (!bytes) return std::unexpected(bytes.error());
-  std::vector<BuildEvent> events;
+  EventBatch batch{.finished = span.finished};
   std::string_view rest = *bytes;
   while (!rest.empty()) {
     auto newline = rest.find('\n');
     auto event = newline == std::string_view::npos ? std::nullopt : parse_event_line(rest.substr(0, newline));
     if (!event) return fail("IO", "event log " + path_.string() + " holds a malformed event");
-    events.push_back(std::move(*event));
+    batch.events.push_back(std::move(*event));
     rest.remove_prefix(newline + 1);
   }
-  return events;
+  return batch;
 }
 
-Result<std::vector<BuildEvent>> EventLog::read_from(std::uint64_t after_seq) const {
+Result<EventBatch> EventLog::read_from(std::uint64_t after_seq, std::size_t max_bytes) const {
   Span span;
   {
     std::lock_guard lock(mutex_);
-    span = span_after(after_seq);
+    span = span_after(after_seq, max_bytes);
   }
   return read_span(span);
 }
 
-Result<EventBatch> EventLog::wait_for(std::uint64_t after_seq, std::chrono::milliseconds timeout) const {
+Result<EventBatch> EventLog::wait_for(std::uint64_t after_seq, std::chrono::milliseconds timeout,
+                                      std::size_t max_bytes) const {
   Span span;
   {
     std::unique_lock lock(mutex_);
     appended_.wait_for(lock, timeout, [&] { return offsets_.size() > after_seq || finished_; });
-    span = span_after(after_seq);
+    span = span_after(after_seq, max_bytes);
   }
-  auto events = read_span(span);
-  if (!events) return std::unexpected(events.error());
-  return EventBatch{.events = std::move(*events), .finished = span.finished};
-}
-
-Result<std::string> EventLog::plain_text() const {
-  auto events = read_from(0);
-  if (!events) return std::unexpected(events.error());
-  std::string text;
-  for (const auto& event : *events) {
-    if (event.type != EventType::log) continue;
-    text += event.data;
-    text += '\n';
-  }
-  return text;
+  return read_span(span);
 }
 
 std::uint64_t EventLog::last_seq() const {
@@ -202,7 +233,7 @@ Result<std::shared_ptr<EventLog>> EventLogs::open(std::string_view id) {
   auto path = dir / "events.log";
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return io_error(path, "cannot open");
-  std::shared_ptr<EventLog> log(new EventLog(fd, path));
+  std::shared_ptr<EventLog> log(new EventLog(fd, path, max_log_bytes_));
   if (auto ok = log->load(); !ok) return std::unexpected(ok.error());
 
   std::erase_if(open_, [](const auto& entry) { return entry.second.expired(); });

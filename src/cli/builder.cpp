@@ -57,7 +57,8 @@ int run_builder(const std::string& config_path) {
   }
   // Before any thread starts: the watcher takes SIGTERM/SIGINT for the build.
   build::Cancellation cancel(config->timeout);
-  build::BuildLog log(stderr);
+  const auto& limits = config->sandbox.limits;
+  build::BuildLog log(stderr, {limits.step_log_bytes, limits.build_log_bytes});
   auto result = build::solve(*config, log, cancel);
   // The result is reported first; deleting the build's files can take a while.
   struct ReapAtExit {

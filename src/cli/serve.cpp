@@ -10,7 +10,8 @@
 // embedded default, so it runs with no setup: the first start creates the
 // signing keys and a bootstrap operator key in the data directory. Registry
 // authorization cannot be switched off. The OpenAPI description is served at
-// GET /openapi.yaml.
+// GET /openapi.yaml. It does not start when the OCI runtime for RUN steps
+// (--runtime, --runtime-path) is not installed.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <filesystem>
@@ -34,6 +35,7 @@
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "registry/registry.h"
+#include "sandbox/runtime_binary.h"
 
 namespace strata::cli {
 namespace {
@@ -173,6 +175,14 @@ int serve(const ServeOptions& options) {
     spdlog::error("{}", sandbox.error().message);
     return 2;
   }
+  // Builders then run exactly the binary checked here, whatever their PATH.
+  auto runtime = sandbox::find_runtime_binary(sandbox->runtime, sandbox->runtime_path);
+  if (!runtime) {
+    spdlog::error("{}", runtime.error().message);
+    return 2;
+  }
+  sandbox->runtime_path = runtime->string();
+  spdlog::info("RUN steps run with {} ({})", sandbox::runtime_name(sandbox->runtime), sandbox->runtime_path);
   if (*cache)
     spdlog::info("build cache repositories on {}{}", (*cache)->url,
                  (*cache)->username.empty() ? "" : " as " + (*cache)->username);

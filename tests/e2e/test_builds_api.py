@@ -191,8 +191,7 @@ class BuildServiceTestCase(BuilderTestCase):
         cls.addClassCleanup(shutil.rmtree, cls.secrets_dir, True)
         with open(os.path.join(cls.secrets_dir, "npmrc"), "w") as f:
             f.write("registry-token=e2e\n")
-        cls.serve_args = ["--max-concurrent-builds", "2", "--secrets-dir", cls.secrets_dir,
-                          *cls.extra_serve_args]
+        cls.serve_args = ["--max-concurrent-builds", "2", "--secrets-dir", cls.secrets_dir, *cls.extra_serve_args]
         super().setUpClass()
         cls.acme_key = cls.create_key("acme")
         cls.other_key = cls.create_key("globex")

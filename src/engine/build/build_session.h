@@ -1,6 +1,7 @@
-// What every step of one build shares: its config, work dir, snapshots,
-// runc, network, address policy, registries, image puller, log,
-// cancellation, build cache and cache mount volumes. Plain aggregate of
+// What every step of one build shares: its config, work dir, snapshots, OCI
+// runtime executor, the cgroup holding its limits, network, address policy,
+// registries, image puller, log, cancellation, build cache and cache mount
+// volumes. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
@@ -13,8 +14,9 @@
 #include "engine/build/step_snapshots.h"
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
+#include "engine/exec/build_cgroup.h"
 #include "engine/exec/build_network.h"
-#include "engine/exec/runc_executor.h"
+#include "engine/exec/oci_runtime_executor.h"
 #include "sandbox/address_policy.h"
 
 namespace strata::engine::build {
@@ -23,7 +25,8 @@ struct BuildSession {
   const BuildConfig& config;
   const WorkDir& work;
   StepSnapshots& snapshots;
-  const exec::RuncExecutor& runc;
+  const exec::OciRuntimeExecutor& executor;
+  exec::BuildCgroup& cgroup;  // RUN containers go below it
   exec::BuildNetwork& network;
   // Where the build may connect (egress steps' firewall, ADD URLs), resolved
   // when the build started.

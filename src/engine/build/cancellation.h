@@ -5,7 +5,7 @@
 // The signals are blocked in the constructing thread and waited for by a
 // watcher thread with sigtimedwait, so no code runs in a signal handler.
 // Construct it before any other thread starts (threads inherit the mask);
-// child processes must reset their mask (RuncExecutor does).
+// child processes must reset their mask (OciRuntimeExecutor does).
 //
 // Contract: one per process; the destructor stops the watcher and unblocks
 // the signals. token(), deadline() and reason() are thread-safe.

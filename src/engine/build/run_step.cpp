@@ -25,7 +25,54 @@ namespace {
 namespace df = dockerfile;
 namespace stdfs = std::filesystem;
 
-constexpr std::size_t kErrorOutputLines = 20;
+// The last lines of a step's output, kept for the error of a failed step:
+// at most kLines lines of at most kLineBytes each, however much the step
+// printed (clipped from the log or not).
+class OutputTail {
+ public:
+  void add(std::string_view line) {
+    lines_.emplace_back(line.substr(0, kLineBytes));
+    if (line.size() > kLineBytes) lines_.back() += " [...]";
+    if (lines_.size() > kLines) lines_.pop_front();
+  }
+  std::string text() const {
+    std::string text;
+    for (const auto& line : lines_) text += line + "\n";
+    return text;
+  }
+
+ private:
+  static constexpr std::size_t kLines = 20;
+  static constexpr std::size_t kLineBytes = 1024;
+  std::deque<std::string> lines_;
+};
+
+std::string memory_limit_text(const sandbox::BuildLimits& limits) {
+  return limits.memory_bytes > 0 ? fmt::format("memory limit ({}) reached", sandbox::format_byte_size(limits.memory_bytes))
+                                 : std::string("the host ran out of memory");
+}
+
+// The error of a step whose command failed or that reached a build limit.
+// Reaching one fails the step even when its command exits 0 (a fork bomb's
+// shell often does): what the step left behind may be missing the work of
+// the processes that were refused or killed, and a tenant must not get a
+// layer out of an attack on the build's limits.
+Error step_failure(const std::string& command, int exit_code, exec::LimitsHit hit, const sandbox::BuildLimits& limits,
+                   std::string output) {
+  if (hit.memory)
+    return {"RUN_OOM",
+            fmt::format("the build ran out of memory: {}; a process of the step was killed (process \"{}\", exit code: {})",
+                        memory_limit_text(limits), command, exit_code),
+            std::move(output)};
+  if (hit.pids)
+    return {"RUN_FAILED",
+            fmt::format("process \"{}\" hit the build's process limit ({}): new processes were refused "
+                        "(exit code: {})",
+                        command, limits.pids, exit_code),
+            std::move(output)};
+  return {"RUN_FAILED", fmt::format("process \"{}\" did not complete successfully: exit code: {}", command, exit_code),
+          std::move(output)};
+}
 
 // argv of the step: exec form as written; shell form through SHELL, with
 // heredoc bodies appended after the command so the shell reads them as the
@@ -217,22 +264,19 @@ Result<RunOutcome> run_step(BuildSession& session, SourceRoots& sources, const S
       return std::unexpected(made.error());
     }
     spec = std::move(*made);
-    std::deque<std::string> tail;
-    status = session.runc.run(
+    spec.cgroups_path = session.cgroup.step_path(mount->id);
+    OutputTail tail;
+    auto before = session.cgroup.counters();
+    status = session.executor.run(
         mount->id, spec, mount->merged,
         [&](exec::OutputStream, std::string_view line) {
-          session.log.line(step, line);
-          tail.emplace_back(line);
-          if (tail.size() > kErrorOutputLines) tail.pop_front();
+          session.log.output(step, line);
+          tail.add(line);
         },
         {session.cancel.deadline(), session.cancel.token()});
-    if (status && *status != 0) {
-      std::string output;
-      for (const auto& line : tail) output += line + "\n";
-      status = fail("RUN_FAILED",
-                    fmt::format("process \"{}\" did not complete successfully: exit code: {}", join(spec.args), *status),
-                    output);
-    }
+    auto hit = session.cgroup.hit_since(before);
+    if (status && (*status != 0 || hit.memory || hit.pids))
+      status = std::unexpected(step_failure(join(spec.args), *status, hit, session.cgroup.limits(), tail.text()));
   }
   if (!status) {
     (void)session.snapshots.discard(*mount);

@@ -99,25 +99,36 @@ StepCache make_cache(const BuildConfig& config, Registries& registries, const st
   return StepCache(registries, std::move(import), std::move(export_to), std::move(writer), scratch, log);
 }
 
+// The cgroup bounding every RUN step of the build with its limits.
+Result<exec::BuildCgroup> build_cgroup(const BuildConfig& config) {
+  auto hierarchy = exec::CgroupHierarchy::detect();
+  auto cgroup = hierarchy ? exec::BuildCgroup::create(*hierarchy, id_prefix(config.id), config.sandbox.limits)
+                          : Result<exec::BuildCgroup>(std::unexpected(hierarchy.error()));
+  if (!cgroup)
+    return fail(cgroup.error().code, "cannot set up the build's resource limits: " + cgroup.error().message);
+  return cgroup;
+}
+
 // The objects one build's steps share, torn down in reverse order.
 class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
         snapshot::Snapshotter snapshotter, std::unique_ptr<ContainerViews> views, df::IgnoreRules ignore,
-        sandbox::AddressPolicy addresses)
+        exec::OciRuntime runtime, exec::BuildCgroup cgroup, sandbox::AddressPolicy addresses)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
-        views_(std::move(views)), ignore_(std::move(ignore)), addresses_(std::move(addresses)),
+        views_(std::move(views)), ignore_(std::move(ignore)), cgroup_(std::move(cgroup)),
+        addresses_(std::move(addresses)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
-        runc_({.runc = "runc", .state_dir = work_.runc_state(), .bundle_dir = work_.bundles(),
-               .id_mapping = &views_->mapping(), .rootfs_binds = work_.rootfs_binds()}),
+        executor_({.runtime = std::move(runtime), .state_dir = work_.runc_state(), .bundle_dir = work_.bundles(),
+                   .id_mapping = &views_->mapping(), .rootfs_binds = work_.rootfs_binds()}),
         network_({.dir = work_.network_dir(), .egress_policy = addresses_}),
         registries_(config.registries, registry_access(config, addresses_)),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
         cache_mounts_(work_.cache_mounts(), config.sandbox.limits.disk_bytes),
-        session_{config, work_, snapshots_, runc_, network_, addresses_,
-                 images_, log, cancel, ignore_, cache_, cache_mounts_} {
+        session_{config,  work_, snapshots_, executor_, cgroup_, network_,      addresses_,
+                 images_, log,   cancel,     ignore_,   cache_,  cache_mounts_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
     snapshots_.map_containers_with(&views_->mapped_access());
   }
@@ -208,9 +219,10 @@ class Build {
   snapshot::Snapshotter snapshotter_;
   std::unique_ptr<ContainerViews> views_;  // before the mounts stacked on them
   df::IgnoreRules ignore_;
+  exec::BuildCgroup cgroup_;
   sandbox::AddressPolicy addresses_;
   StepSnapshots snapshots_;
-  exec::RuncExecutor runc_;
+  exec::OciRuntimeExecutor executor_;
   exec::BuildNetwork network_;
   Registries registries_;
   ImagePuller images_;
@@ -229,12 +241,17 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!addresses) return std::unexpected(addresses.error());
   auto work = WorkDir::open(config.work_dir, config.id, config.sandbox.limits.disk_bytes);
   if (!work) return std::unexpected(work.error());
+  auto runtime = exec::OciRuntime::locate(config.sandbox.runtime, config.sandbox.runtime_path);
+  if (!runtime) return std::unexpected(runtime.error());
   auto snapshotter = snapshot::Snapshotter::open(work->snapshots(), work->step_mounts());
   if (!snapshotter) return std::unexpected(snapshotter.error());
   auto views = ContainerViews::open(*work, *snapshotter, config.sandbox.ids);
   if (!views) return std::unexpected(views.error());
+  auto cgroup = build_cgroup(config);
+  if (!cgroup) return std::unexpected(cgroup.error());
   Build build(config, log, cancel, std::move(*work), std::move(*snapshotter),
-              std::make_unique<ContainerViews>(std::move(*views)), std::move(*ignore), std::move(*addresses));
+              std::make_unique<ContainerViews>(std::move(*views)), std::move(*ignore), std::move(*runtime),
+              std::move(*cgroup), std::move(*addresses));
   return build.run(*dockerfile);
 }
 

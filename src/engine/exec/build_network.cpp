@@ -184,6 +184,7 @@ Result<void> BuildNetwork::attach(RunSpec& spec, NetworkAccess access) {
     if (auto ok = make_egress(); !ok) return ok;
   if (!egress && !isolated_made_)
     if (auto ok = make_isolated(); !ok) return ok;
+  spec.network = access;
   spec.network_namespace = options_.dir / (egress ? "egress" : "isolated");
   spec.hostname = options_.hostname;
   spec.mounts.push_back({options_.dir / "hosts", "/etc/hosts", true});

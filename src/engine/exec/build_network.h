@@ -42,10 +42,6 @@
 
 namespace strata::engine::exec {
 
-// What a step may reach: only its loopback, or the outside through the
-// build's NAT and firewall.
-enum class NetworkAccess { isolated, egress };
-
 class BuildNetwork {
  public:
   struct Options {

@@ -27,6 +27,10 @@
 
 namespace strata::engine::exec {
 
+// What a step may reach: only its own loopback, or the outside through the
+// build's NAT and firewall (build_network.h). Never the host's network.
+enum class NetworkAccess { isolated, egress };
+
 // A host file or directory bound into the container: secrets (read-only),
 // cache mounts (read-write), the build's /etc/hosts, /etc/hostname and
 // /etc/resolv.conf (read-only).
@@ -47,6 +51,7 @@ struct RunSpec {
   std::vector<std::string> env;   // "KEY=value"; a default PATH is added if missing
   std::string cwd = "/";          // absolute
   ProcessUser user;
+  NetworkAccess network = NetworkAccess::isolated;
   // A network namespace made for the build on the host (owned by the host's
   // user namespace, so the step cannot change its interfaces or firewall);
   // empty: runc makes a fresh one with only lo (executor tests only).

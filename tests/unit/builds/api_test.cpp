@@ -215,13 +215,53 @@ TEST_F(BuildApiTest, CancelOfAQueuedBuildIsImmediateAndFinal) {
   EXPECT_EQ(json::parse(body_of(refused))["error"]["code"], "BUILD_FINAL");
 }
 
-std::string stream_of(const http::Response& response) {
-  std::string out;
-  std::get<http::StreamBody>(response.body).produce([&out](std::string_view chunk) {
-    out += chunk;
+std::vector<std::string> chunks_of(const http::Response& response) {
+  std::vector<std::string> chunks;
+  std::get<http::StreamBody>(response.body).produce([&chunks](std::string_view chunk) {
+    chunks.emplace_back(chunk);
     return true;
   });
+  return chunks;
+}
+
+std::string stream_of(const http::Response& response) {
+  std::string out;
+  for (const auto& chunk : chunks_of(response)) out += chunk;
   return out;
+}
+
+TEST_F(BuildApiTest, LogsStreamTheLogLinesOnlyInBoundedChunks) {
+  auto id = json::parse(body_of(submit(acme, {})))["id"].get<std::string>();
+  auto log = logs->open(id).value();
+  std::string expected;
+  for (int i = 0; i < 5000; ++i) {
+    std::string line = "#1 output line " + std::to_string(i) + std::string(80, '.');
+    ASSERT_TRUE(log->append_log(line));
+    expected += line + "\n";
+  }
+  auto response = get("/builds/" + id + "/logs", acme);
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(header_of(response, "Content-Type"), "text/plain; charset=utf-8");
+  auto chunks = chunks_of(response);
+  EXPECT_GT(chunks.size(), 5u);
+  for (const auto& chunk : chunks) EXPECT_LE(chunk.size(), kBatchBytes);
+  std::string text;
+  for (const auto& chunk : chunks) text += chunk;
+  EXPECT_EQ(text, expected);  // the queued status event is not a log line
+}
+
+TEST_F(BuildApiTest, EventsOfALongLogComeInBoundedChunks) {
+  auto id = json::parse(body_of(submit(acme, {})))["id"].get<std::string>();
+  auto log = logs->open(id).value();
+  for (int i = 0; i < 5000; ++i) ASSERT_TRUE(log->append_log("#1 output line " + std::to_string(i)));
+  auto chunks = chunks_of(get("/builds/" + id + "/events", acme));
+  EXPECT_GT(chunks.size(), 2u);
+  std::size_t events = 0;
+  for (const auto& chunk : chunks) {
+    EXPECT_LE(chunk.size(), 2 * kBatchBytes);
+    for (auto at = chunk.find("id: "); at != std::string::npos; at = chunk.find("id: ", at + 1)) ++events;
+  }
+  EXPECT_EQ(events, 5001u);  // queued, then the lines
 }
 
 TEST_F(BuildApiTest, EventsReplayAndResumeAfterLastEventId) {

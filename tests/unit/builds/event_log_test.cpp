@@ -64,9 +64,9 @@ TEST_F(EventLogTest, EventsCarryTheirTypeAndData) {
   auto log = open(logs_);
   ASSERT_TRUE(log->append_log("hello"));
   ASSERT_TRUE(log->append_status(BuildStatus::failed, "timeout after 5s"));
-  auto events = log->read_from(0);
-  ASSERT_TRUE(events);
-  EXPECT_EQ(*events, (std::vector<BuildEvent>{
+  auto batch = log->read_from(0);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->events, (std::vector<BuildEvent>{
                          {.seq = 1, .type = EventType::log, .data = "hello"},
                          {.seq = 2, .type = EventType::status,
                           .data = R"({"error":"timeout after 5s","status":"failed"})"}}));
@@ -84,7 +84,7 @@ TEST_F(EventLogTest, SequenceContinuesAfterReopen) {
   EXPECT_EQ(log->last_seq(), 3u);
   EXPECT_FALSE(log->finished());
   EXPECT_EQ(*log->append_log("more"), 4u);
-  EXPECT_EQ(seqs(*log->read_from(0)), range(1, 4));
+  EXPECT_EQ(seqs(log->read_from(0)->events), range(1, 4));
 }
 
 TEST_F(EventLogTest, TornLastLineIsCutOnReopen) {
@@ -97,19 +97,19 @@ TEST_F(EventLogTest, TornLastLineIsCutOnReopen) {
   auto log = open(after_crash);
   EXPECT_EQ(log->last_seq(), 2u);
   EXPECT_EQ(*log->append_log("after crash"), 3u);
-  auto events = log->read_from(0);
-  ASSERT_TRUE(events) << events.error().message;
-  EXPECT_EQ(seqs(*events), range(1, 3));
-  EXPECT_EQ(events->back().data, "after crash");
+  auto batch = log->read_from(0);
+  ASSERT_TRUE(batch) << batch.error().message;
+  EXPECT_EQ(seqs(batch->events), range(1, 3));
+  EXPECT_EQ(batch->events.back().data, "after crash");
 }
 
 TEST_F(EventLogTest, ReadFromResumesExactlyAfterTheGivenSeq) {
   auto log = open(logs_);
   append_lines(*log, 10);
   for (std::uint64_t after = 0; after <= 12; ++after) {
-    auto events = log->read_from(after);
-    ASSERT_TRUE(events);
-    EXPECT_EQ(seqs(*events), after < 10 ? range(after + 1, 10) : std::vector<std::uint64_t>{}) << after;
+    auto batch = log->read_from(after);
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(seqs(batch->events), after < 10 ? range(after + 1, 10) : std::vector<std::uint64_t>{}) << after;
   }
 }
 
@@ -196,23 +196,83 @@ TEST_F(EventLogTest, FinishedLogStaysFinishedAfterReopenAndRefusesAppends) {
   EXPECT_EQ(log->last_seq(), 1u);
 }
 
-TEST_F(EventLogTest, PlainTextHoldsOnlyTheLogLines) {
+TEST_F(EventLogTest, ReadersPageThroughALongLogInBoundedBatches) {
   auto log = open(logs_);
-  ASSERT_TRUE(log->append_status(BuildStatus::building));
-  ASSERT_TRUE(log->append_log("#1 [1/1] RUN echo hi"));
-  ASSERT_TRUE(log->append_log("#1 hi"));
+  const std::string line(100, 'x');
+  for (int i = 0; i < 2000; ++i) ASSERT_TRUE(log->append_log(line));
   ASSERT_TRUE(log->append_status(BuildStatus::ready));
-  EXPECT_EQ(*log->plain_text(), "#1 [1/1] RUN echo hi\n#1 hi\n");
+  std::vector<BuildEvent> received;
+  std::uint64_t after = 0;
+  for (bool finished = false; !finished;) {
+    auto batch = log->read_from(after, 4096);
+    ASSERT_TRUE(batch);
+    ASSERT_FALSE(batch->events.empty());
+    EXPECT_LE(batch->events.size(), 4096u / line.size());  // each event is the line and its JSON
+    after = batch->events.back().seq;
+    for (auto& event : batch->events) received.push_back(std::move(event));
+    finished = batch->finished;
+  }
+  EXPECT_EQ(seqs(received), range(1, 2001));
+  EXPECT_EQ(received.back().type, EventType::status);
+}
+
+TEST_F(EventLogTest, ABatchHoldsAtLeastOneEventLargerThanItsSize) {
+  auto log = open(logs_);
+  ASSERT_TRUE(log->append_log(std::string(10000, 'y')));
+  ASSERT_TRUE(log->append_log("small"));
+  auto batch = log->read_from(0, 100);
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(seqs(batch->events), std::vector<std::uint64_t>{1});
+  EXPECT_EQ(batch->events[0].data.size(), 10000u);
+  EXPECT_FALSE(batch->finished);
+}
+
+TEST_F(EventLogTest, ALongLogIsIndexedAgainOnReopen) {
+  {
+    EventLogs before_restart(dir_.path());
+    auto log = open(before_restart);
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(log->append_log("line " + std::to_string(i) + std::string(60, '.')));
+  }
+  EventLogs after_restart(dir_.path());
+  auto log = open(after_restart);
+  EXPECT_EQ(log->last_seq(), 3000u);
+  auto batch = log->read_from(2999);
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(seqs(batch->events), std::vector<std::uint64_t>{3000});
+  EXPECT_TRUE(batch->events[0].data.starts_with("line 2999."));
+}
+
+TEST_F(EventLogTest, LogLinesPastTheLimitBecomeOneMarkerAndStatusStillComes) {
+  EventLogs limited(dir_.path(), 2048);
+  auto log = open(limited);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(log->append_log("line " + std::to_string(i)));
+  ASSERT_TRUE(log->append_status(BuildStatus::failed, "step failed"));
+  std::vector<BuildEvent> events;
+  for (std::uint64_t after = 0;;) {
+    auto batch = log->read_from(after);
+    ASSERT_TRUE(batch);
+    if (batch->events.empty()) break;
+    after = batch->events.back().seq;
+    for (auto& event : batch->events) events.push_back(std::move(event));
+  }
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_LT(events.size(), 100u);
+  EXPECT_EQ(events[0].data, "line 0");
+  EXPECT_EQ(events[events.size() - 2].data, "[output clipped: event log limit 2 KiB reached]");
+  EXPECT_EQ(events.back().type, EventType::status);
+  EXPECT_TRUE(log->finished());
+  // The limit holds for the file: the lines kept, the marker and the status.
+  EXPECT_LT(std::filesystem::file_size(dir_.path() / "builds" / kBuildId / "events.log"), 2000u + 200u);
 }
 
 TEST_F(EventLogTest, OutputThatIsNotUtf8IsKept) {
   auto log = open(logs_);
   ASSERT_TRUE(log->append_log("bad \xff byte"));
   ASSERT_TRUE(log->append_log("next"));
-  auto events = log->read_from(0);
-  ASSERT_TRUE(events);
-  EXPECT_EQ(events->size(), 2u);
-  EXPECT_EQ((*events)[0].data, "bad \xEF\xBF\xBD byte");
+  auto batch = log->read_from(0);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->events.size(), 2u);
+  EXPECT_EQ(batch->events[0].data, "bad \xEF\xBF\xBD byte");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "engine/exec/runc_executor.h"
+#include "engine/exec/oci_runtime_executor.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -129,8 +129,8 @@ int exit_code(int status) {
   return -1;
 }
 
-// A runc subcommand whose output nobody needs; true if it succeeded.
-bool runc_quietly(const std::vector<std::string>& argv) {
+// A runtime subcommand whose output nobody needs; true if it succeeded.
+bool run_quietly(const std::vector<std::string>& argv) {
   auto pid = spawn(argv, -1, -1);
   return pid && exit_code(wait_status(*pid)) == 0;
 }
@@ -141,21 +141,26 @@ bool valid_container_id(std::string_view id) {
   });
 }
 
-// A bundle dir holding config.json, removed with the object.
+// A bundle dir holding config.json, removed with the object. The dir is
+// searchable by all (0711) because runsc's file proxy opens the binds'
+// stand-ins in it by path as container root; config.json, which carries
+// secrets given as environment variables, is readable by root only.
 class Bundle {
  public:
   static Result<Bundle> create(const fs::path& parent, std::string_view id) {
     std::error_code ec;
     fs::create_directories(parent, ec);
     std::string pattern = (parent / fmt::format("{}-XXXXXX", id)).string();
-    if (ec || ::mkdtemp(pattern.data()) == nullptr)
+    if (ec || ::mkdtemp(pattern.data()) == nullptr || ::chmod(pattern.c_str(), 0711) != 0)
       return fail("IO", fmt::format("cannot create a bundle dir in {}", parent.string()));
     return Bundle(pattern);
   }
   Result<void> write_config(const std::string& config) const {
-    std::ofstream out(dir_ / "config.json", std::ios::binary | std::ios::trunc);
+    fs::path path = dir_ / "config.json";
+    UniqueFd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));  // root's alone
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << config;
-    if (!out.flush()) return fail("IO", fmt::format("cannot write {}/config.json", dir_.string()));
+    if (created.get() < 0 || !out.flush()) return fail("IO", fmt::format("cannot write {}", path.string()));
     return {};
   }
   Bundle(Bundle&& other) noexcept : dir_(std::exchange(other.dir_, {})) {}
@@ -218,7 +223,7 @@ class RootfsBind {
     if (::mount(rootfs.c_str(), pattern.c_str(), nullptr, MS_BIND, nullptr) != 0) {
       int err = errno;
       ::rmdir(pattern.c_str());
-      return fail("RUNTIME", fmt::format("cannot bind the rootfs for runc: {}", errno_text(err)));
+      return fail("RUNTIME", fmt::format("cannot bind the rootfs for the runtime: {}", errno_text(err)));
     }
     return RootfsBind(pattern);
   }
@@ -236,18 +241,18 @@ class RootfsBind {
   fs::path path_;
 };
 
-// Reads a running `runc run` child's output until both pipes close, killing
-// the container when the deadline passes or the run is cancelled.
+// Reads a running `<runtime> run` child's output until both pipes close,
+// killing the container when the deadline passes or the run is cancelled.
 class Supervision {
  public:
-  Supervision(const RuncExecutor::Options& options, std::string id, pid_t runc, const RunControl& control,
+  Supervision(const OciRuntimeExecutor::Options& options, std::string id, pid_t runtime, const RunControl& control,
               const OutputSink& sink)
-      : options_(options), id_(std::move(id)), runc_(runc), control_(control),
+      : options_(options), id_(std::move(id)), runtime_(runtime), control_(control),
         out_(OutputStream::out, sink), err_(OutputStream::err, sink) {}
 
   enum class Ending { exited, timed_out, cancelled };
 
-  // Returns how the run ended and runc's wait status.
+  // Returns how the run ended and the runtime's wait status.
   Result<std::pair<Ending, int>> pump(UniqueFd out, UniqueFd err) {
     UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (wake.get() < 0) return fail("IO", fmt::format("eventfd: {}", errno_text(errno)));
@@ -275,8 +280,8 @@ class Supervision {
       std::uint64_t count;
       if (fds.back().revents != 0) (void)!::read(wake.get(), &count, sizeof count);
     }
-    // Pipes closed: the container's processes are gone, or runc was killed.
-    if (!status_) status_ = wait_status(runc_);
+    // Pipes closed: the container's processes are gone, or the runtime was killed.
+    if (!status_) status_ = wait_status(runtime_);
     return std::pair{ending_, *status_};
   }
 
@@ -299,34 +304,37 @@ class Supervision {
     }
   }
 
-  // Sends SIGKILL through runc until runc exits: the first tries may come
-  // before runc has created the container. Returns false once the grace
-  // period is over (runc itself is then killed if still there); the pipes
-  // are then abandoned and runc delete --force ends any process left.
+  // Sends SIGKILL through the runtime until the runtime's `run` exits: the
+  // first tries may come before it has created the container. Returns false
+  // once the grace period is over (the runtime is then killed if still
+  // there); the pipes are then abandoned and `delete --force` ends any
+  // process left.
   bool kill_container() {
     auto now = Clock::now();
     if (!kill_started_) kill_started_ = now;
     if (!status_) {
       int status = 0;
-      if (::waitpid(runc_, &status, WNOHANG) == runc_) status_ = status;
+      if (::waitpid(runtime_, &status, WNOHANG) == runtime_) status_ = status;
     }
     if (now - *kill_started_ > options_.kill_grace) {
       if (!status_) {
-        ::kill(runc_, SIGKILL);
-        status_ = wait_status(runc_);
+        ::kill(runtime_, SIGKILL);
+        status_ = wait_status(runtime_);
       }
       return false;
     }
     if (!status_ && now - last_kill_ >= kKillRetry) {
-      runc_quietly({options_.runc.string(), "--root", options_.state_dir.string(), "kill", id_, "KILL"});
+      auto kill = options_.runtime.command(options_.state_dir);
+      kill.insert(kill.end(), {"kill", id_, "KILL"});
+      run_quietly(kill);
       last_kill_ = now;
     }
     return true;
   }
 
-  const RuncExecutor::Options& options_;
+  const OciRuntimeExecutor::Options& options_;
   std::string id_;
-  pid_t runc_;
+  pid_t runtime_;
   const RunControl& control_;
   LineSplitter out_, err_;
   Ending ending_ = Ending::exited;
@@ -337,7 +345,7 @@ class Supervision {
 
 }  // namespace
 
-Result<int> RuncExecutor::run(std::string_view id, const RunSpec& spec, const fs::path& rootfs,
+Result<int> OciRuntimeExecutor::run(std::string_view id, const RunSpec& spec, const fs::path& rootfs,
                               const OutputSink& output, const RunControl& control) const {
   if (!valid_container_id(id))
     return fail("RUN_INVALID", fmt::format("container id {:?} must be [A-Za-z0-9_+.-]", std::string(id)));
@@ -357,25 +365,28 @@ Result<int> RuncExecutor::run(std::string_view id, const RunSpec& spec, const fs
     if (!bound) return std::unexpected(bound.error());
     walkable_rootfs.emplace(std::move(*bound));
   }
-  auto config = runtime_spec_json(effective, walkable_rootfs ? walkable_rootfs->path() : rootfs);
-  if (auto written = bundle->write_config(config); !written) return std::unexpected(written.error());
+  auto invocation = options_.runtime.invocation(effective, walkable_rootfs ? walkable_rootfs->path() : rootfs);
+  if (!invocation) return std::unexpected(invocation.error());
+  if (auto written = bundle->write_config(invocation->config); !written) return std::unexpected(written.error());
   auto out = make_pipe();
   if (!out) return std::unexpected(out.error());
   auto err = make_pipe();
   if (!err) return std::unexpected(err.error());
 
-  const std::string runc = options_.runc.string(), state = options_.state_dir.string();
-  MountStubs stubs = MountStubs::find(rootfs, rootfs_mount_points(effective));
-  auto pid = spawn({runc, "--root", state, "run", "--bundle", bundle->dir().string(), std::string(id)},
-                   out->write.get(), err->write.get());
-  out->write.reset();  // only runc (and the container) may hold the write ends
+  MountStubs stubs = MountStubs::find(rootfs, invocation->mount_points);
+  auto run = options_.runtime.command(options_.state_dir, invocation->run_flags);
+  run.insert(run.end(), {"run", "--bundle", bundle->dir().string(), std::string(id)});
+  auto pid = spawn(run, out->write.get(), err->write.get());
+  out->write.reset();  // only the runtime (and the container) may hold the write ends
   err->write.reset();
   if (!pid) return std::unexpected(pid.error());
 
   Supervision supervision(options_, std::string(id), *pid, control, output);
   auto ended = supervision.pump(std::move(out->read), std::move(err->read));
-  // Also after a clean exit: runc removes its state then, and this is a no-op.
-  runc_quietly({runc, "--root", state, "delete", "--force", std::string(id)});
+  // Also after a clean exit: the runtime removes its state then, and this is a no-op.
+  auto remove = options_.runtime.command(options_.state_dir);
+  remove.insert(remove.end(), {"delete", "--force", std::string(id)});
+  run_quietly(remove);
   stubs.remove();
   if (!ended) return std::unexpected(ended.error());
 

@@ -1,14 +1,17 @@
-// Integration tests: real runc over a real overlayfs snapshot of a busybox
-// rootfs made from Debian's busybox-static. Skipped unless run as root with
-// runc and /bin/busybox installed.
-#include "engine/exec/runc_executor.h"
+// Integration tests: each OCI runtime (runc, crun, runsc) over a real
+// overlayfs snapshot of a busybox rootfs made from Debian's busybox-static.
+// A runtime's tests are skipped only when its binary is not installed (or
+// not run as root, or without /bin/busybox); a runtime that is installed
+// but cannot run here fails them.
+#include "engine/exec/oci_runtime_executor.h"
 
-#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -40,29 +43,25 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
-std::string command_output(const std::string& command) {
-  std::string output;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-    ::pclose(pipe);
-  }
-  return output;
+const auto kRuntimes =
+    ::testing::Values(sandbox::RuntimeKind::runc, sandbox::RuntimeKind::crun, sandbox::RuntimeKind::runsc);
+std::string runtime_test_name(const ::testing::TestParamInfo<sandbox::RuntimeKind>& info) {
+  return std::string(sandbox::runtime_name(info.param));
 }
 
-bool runc_installed() { return !command_output("command -v runc").empty(); }
-
-class RuncExecutorTest : public ::testing::Test {
+class OciRuntimeExecutorTest : public ::testing::TestWithParam<sandbox::RuntimeKind> {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "runc needs root";
-    if (!runc_installed()) GTEST_SKIP() << "runc is not installed";
+    if (::geteuid() != 0) GTEST_SKIP() << "OCI runtimes need root";
+    auto runtime = OciRuntime::locate(GetParam());
+    if (!runtime) GTEST_SKIP() << runtime.error().message;
+    runtime_.emplace(std::move(*runtime));
     if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
     make_busybox_rootfs(temp_.path() / "rootfs");
     auto opened = Snapshotter::open(temp_.path() / "snapshots");
     ASSERT_TRUE(opened) << opened.error().message;
     snapshotter_.emplace(std::move(*opened));
-    id_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    id_ = test_id();
     auto mount = snapshotter_->prepare({temp_.path() / "rootfs"}, id_);
     ASSERT_TRUE(mount) << mount.error().message << " " << mount.error().detail;
     mount_ = *mount;
@@ -80,17 +79,41 @@ class RuncExecutorTest : public ::testing::Test {
       fs::create_symlink("busybox", root / "bin" / applet);
   }
 
+  // The container (and mount) id: the test's name, cut to fit the 64
+  // characters a mount id may have, and the runtime's.
+  static std::string test_id() {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    name = name.substr(0, name.find('/'));
+    return name.substr(0, 50) + "." + std::string(sandbox::runtime_name(GetParam()));
+  }
+
   RunSpec shell(const std::string& command) const {
     RunSpec spec;
     spec.args = shell_form_args({}, command);
     return spec;
   }
 
-  Result<int> run(const RunSpec& spec, const RunControl& control = {}) {
-    RuncExecutor executor({.runc = "runc", .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles"});
+  // `on_first_line` runs when the container prints its first line (while it
+  // is still running).
+  Result<int> run(const RunSpec& spec, const RunControl& control = {}, const std::function<void()>& on_first_line = {}) {
+    OciRuntimeExecutor executor({.runtime = *runtime_, .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles",
+                                 .id_mapping = nullptr, .rootfs_binds = {}});
     return executor.run(id_, spec, mount_.merged, [&](OutputStream stream, std::string_view text) {
+      if (lines_.empty() && on_first_line) on_first_line();
       lines_.push_back({stream, std::string(text)});
     }, control);
+  }
+
+  // A file of the container's cgroup (RunSpec::cgroups_path) as the host
+  // sees it: cgroup v1 (or hybrid) has one hierarchy per controller.
+  std::string host_cgroup_file(const std::string& controller, const std::string& v1_file,
+                               const std::string& v2_file) const {
+    fs::path v1 = fs::path("/sys/fs/cgroup") / controller;
+    std::string path = fs::is_directory(v1) ? (v1.string() + "/strata-test/" + id_ + "/" + v1_file)
+                                            : ("/sys/fs/cgroup/strata-test/" + id_ + "/" + v2_file);
+    std::string text = read_file(path);
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    return text;
   }
 
   // Lines of one stream in order (the two streams are not ordered relative
@@ -110,34 +133,42 @@ class RuncExecutorTest : public ::testing::Test {
     ASSERT_FALSE(status);
     EXPECT_EQ(status.error().code, code);
     EXPECT_LT(took, 5s);
-    EXPECT_EQ(runc_containers(), "");
+    EXPECT_EQ(containers(), "");
     ASSERT_TRUE(snapshotter_->release(mount_));
     EXPECT_FALSE(mounts_left());
   }
 
-  fs::path state_dir() const { return temp_.path() / "runc-state"; }
-  std::string runc_containers() const { return command_output(fmt::format("runc --root {} list -q", state_dir().string())); }
+  fs::path state_dir() const { return temp_.path() / "runtime-state"; }
+  // What the runtime left in its state dir (a dir or files per container),
+  // one name a line.
+  std::string containers() const {
+    std::string names;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(state_dir(), ec)) names += entry.path().filename().string() + "\n";
+    return names;
+  }
   bool mounts_left() const {
     return read_file("/proc/self/mountinfo").find(temp_.path().string()) != std::string::npos;
   }
 
   TempDir temp_;
+  std::optional<OciRuntime> runtime_;
   std::optional<Snapshotter> snapshotter_;
   std::string id_;
   snapshot::Mount mount_;
   std::vector<Line> lines_;
 };
 
-TEST_F(RuncExecutorTest, OutputIsStreamedLineByLineAndTheExitCodeReturned) {
+TEST_P(OciRuntimeExecutorTest, OutputIsStreamedLineByLineAndTheExitCodeReturned) {
   auto status = run(shell("echo hello; echo err >&2; printf 'no newline'; exit 3"));
   ASSERT_TRUE(status) << status.error().message;
   EXPECT_EQ(*status, 3);
   EXPECT_EQ(stdout_lines(), (std::vector<std::string>{"hello", "no newline"}));
   EXPECT_EQ(lines_of(OutputStream::err), std::vector<std::string>{"err"});
-  EXPECT_EQ(runc_containers(), "");
+  EXPECT_EQ(containers(), "");
 }
 
-TEST_F(RuncExecutorTest, FilesWrittenByTheCommandLandInTheUpperDirOnly) {
+TEST_P(OciRuntimeExecutorTest, FilesWrittenByTheCommandLandInTheUpperDirOnly) {
   auto status = run(shell("echo data > /made-here"));
   ASSERT_TRUE(status) << status.error().message;
   EXPECT_EQ(*status, 0);
@@ -145,15 +176,25 @@ TEST_F(RuncExecutorTest, FilesWrittenByTheCommandLandInTheUpperDirOnly) {
   EXPECT_FALSE(fs::exists(temp_.path() / "rootfs/made-here"));
 }
 
-TEST_F(RuncExecutorTest, MountPointsRuncCreatesNeverReachTheUpperDir) {
-  // The rootfs has no /proc, /dev or /sys: runc makes them for its mounts.
+TEST_P(OciRuntimeExecutorTest, FilesLeftInTmpLandInTheUpperDir) {
+  // runsc would hide them under its own tmpfs (oci_runtime.h).
+  fs::create_directories(mount_.merged / "tmp");
+  auto status = run(shell("echo kept > /tmp/left-here"));
+  ASSERT_TRUE(status) << status.error().message;
+  EXPECT_EQ(*status, 0);
+  EXPECT_EQ(read_file(mount_.upper / "tmp/left-here"), "kept\n");
+}
+
+TEST_P(OciRuntimeExecutorTest, MountPointsTheRuntimeCreatesNeverReachTheUpperDir) {
+  // The rootfs has no /proc, /dev, /sys or /tmp: the runtime makes them for
+  // its mounts.
   auto status = run(shell("ls /proc/self > /dev/null"));
   ASSERT_TRUE(status) << status.error().message;
   EXPECT_EQ(*status, 0);
   EXPECT_TRUE(fs::is_empty(mount_.upper)) << fs::directory_iterator(mount_.upper)->path();
 }
 
-TEST_F(RuncExecutorTest, EnvWorkdirAndUserAreApplied) {
+TEST_P(OciRuntimeExecutorTest, EnvWorkdirAndUserAreApplied) {
   fs::create_directories(mount_.merged / "work");
   RunSpec spec = shell("id -u; id -g; id -G; pwd; echo $GREETING; echo $PATH; touch /tmp-denied 2>/dev/null || echo denied");
   spec.env = {"GREETING=hi there"};
@@ -166,7 +207,7 @@ TEST_F(RuncExecutorTest, EnvWorkdirAndUserAreApplied) {
                                                       "denied"}));
 }
 
-TEST_F(RuncExecutorTest, ContainerHasDockersConfinement) {
+TEST_P(OciRuntimeExecutorTest, ContainerHasDockersConfinement) {
   auto status = run(shell(
       "grep -E '^(CapBnd|CapEff|CapAmb|NoNewPrivs)' /proc/self/status;"
       "hostname; cat /proc/kcore | wc -c;"
@@ -175,13 +216,15 @@ TEST_F(RuncExecutorTest, ContainerHasDockersConfinement) {
   ASSERT_TRUE(status) << status.error().message;
   // Docker's default capabilities without NET_RAW, MKNOD and AUDIT_WRITE:
   // CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
-  // NET_BIND_SERVICE SYS_CHROOT SETFCAP.
-  EXPECT_EQ(stdout_lines(), (std::vector<std::string>{"CapEff:\t00000000800405fb", "CapBnd:\t00000000800405fb",
-                                                      "CapAmb:\t0000000000000000", "NoNewPrivs:\t1", "strata", "0",
-                                                      "proc-sys-readonly", "sys-readonly"}));
+  // NET_BIND_SERVICE SYS_CHROOT SETFCAP. runsc's /proc shows no CapAmb or
+  // NoNewPrivs.
+  std::vector<std::string> expected = {"CapEff:\t00000000800405fb", "CapBnd:\t00000000800405fb"};
+  if (GetParam() != sandbox::RuntimeKind::runsc) expected.insert(expected.end(), {"CapAmb:\t0000000000000000", "NoNewPrivs:\t1"});
+  expected.insert(expected.end(), {"strata", "0", "proc-sys-readonly", "sys-readonly"});
+  EXPECT_EQ(stdout_lines(), expected);
 }
 
-TEST_F(RuncExecutorTest, IsolatedNetworkHasOnlyLoopback) {
+TEST_P(OciRuntimeExecutorTest, IsolatedNetworkHasOnlyLoopback) {
   auto status = run(shell("cat /proc/net/dev"));
   ASSERT_TRUE(status) << status.error().message;
   std::vector<std::string> interfaces;
@@ -190,7 +233,7 @@ TEST_F(RuncExecutorTest, IsolatedNetworkHasOnlyLoopback) {
   EXPECT_EQ(interfaces, std::vector<std::string>{"lo"});
 }
 
-TEST_F(RuncExecutorTest, StepJoinsTheBuildsNetworkNamespaceWithItsEtcFiles) {
+TEST_P(OciRuntimeExecutorTest, StepJoinsTheBuildsNetworkNamespaceWithItsEtcFiles) {
   BuildNetwork network({.dir = temp_.path() / "network", .hostname = "builder-x"});
   RunSpec spec = shell("readlink /proc/self/ns/net; hostname; cat /etc/hostname /etc/hosts; cat /proc/net/dev");
   ASSERT_TRUE(network.attach(spec, NetworkAccess::isolated));
@@ -200,7 +243,8 @@ TEST_F(RuncExecutorTest, StepJoinsTheBuildsNetworkNamespaceWithItsEtcFiles) {
   ASSERT_EQ(::stat((temp_.path() / "network/isolated").c_str(), &ns), 0);
   auto lines = stdout_lines();
   ASSERT_GE(lines.size(), 5u);
-  EXPECT_EQ(lines[0], fmt::format("net:[{}]", ns.st_ino));
+  // runsc's kernel shows its own namespace (its sandbox is in the build's).
+  if (GetParam() != sandbox::RuntimeKind::runsc) EXPECT_EQ(lines[0], fmt::format("net:[{}]", ns.st_ino));
   EXPECT_EQ(lines[1], "builder-x");
   EXPECT_EQ(lines[2], "builder-x");
   EXPECT_EQ(lines[3], "127.0.0.1\tlocalhost builder-x");
@@ -215,7 +259,7 @@ TEST_F(RuncExecutorTest, StepJoinsTheBuildsNetworkNamespaceWithItsEtcFiles) {
   EXPECT_FALSE(fs::exists(mount_.upper / "etc/hostname"));
 }
 
-TEST_F(RuncExecutorTest, SecretIsReadableReadOnlyAndNeverReachesTheUpperDir) {
+TEST_P(OciRuntimeExecutorTest, SecretIsReadableReadOnlyAndNeverReachesTheUpperDir) {
   fs::path secret = temp_.path() / "secret-x";
   std::ofstream(secret) << "s3cret\n";
   RunSpec spec = shell("cat /run/secrets/x; echo leak > /run/secrets/x 2>/dev/null && echo writable; exit 0");
@@ -227,7 +271,7 @@ TEST_F(RuncExecutorTest, SecretIsReadableReadOnlyAndNeverReachesTheUpperDir) {
   EXPECT_FALSE(fs::exists(mount_.upper / "run"));
 }
 
-TEST_F(RuncExecutorTest, StubInAnExistingDirLeavesThatDirUnchanged) {
+TEST_P(OciRuntimeExecutorTest, StubInAnExistingDirLeavesThatDirUnchanged) {
   // /etc comes from the lower layer; runc creates /etc/resolv.conf in it.
   fs::path resolv = temp_.path() / "resolv.conf";
   std::ofstream(resolv) << "nameserver 127.0.0.1\n";
@@ -243,7 +287,7 @@ TEST_F(RuncExecutorTest, StubInAnExistingDirLeavesThatDirUnchanged) {
   EXPECT_EQ(fs::last_write_time(mount_.upper / "etc"), fs::last_write_time(temp_.path() / "rootfs/etc"));
 }
 
-TEST_F(RuncExecutorTest, CacheMountIsWritableAndKeepsItsContent) {
+TEST_P(OciRuntimeExecutorTest, CacheMountIsWritableAndKeepsItsContent) {
   fs::path cache = temp_.path() / "cache";
   fs::create_directories(cache);
   RunSpec spec = shell("echo built > /root/.cache/artifact");
@@ -255,18 +299,23 @@ TEST_F(RuncExecutorTest, CacheMountIsWritableAndKeepsItsContent) {
   EXPECT_FALSE(fs::exists(mount_.upper / "root"));
 }
 
-TEST_F(RuncExecutorTest, PidsAndMemoryLimitsAreApplied) {
-  RunSpec spec = shell(
-      "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max;"
-      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max");
-  spec.pids_limit = 64;
+TEST_P(OciRuntimeExecutorTest, PidsAndMemoryLimitsAreSetOnTheContainersHostCgroup) {
+  // Read on the host while the step runs (runsc's kernel shows the step no
+  // host cgroup). Under runsc the limits hold the whole sandbox.
+  RunSpec spec = shell("echo running; sleep 1");
+  spec.pids_limit = 512;
   spec.memory_limit_bytes = 256 << 20;
-  auto status = run(spec);
+  spec.cgroups_path = "/strata-test/" + id_;
+  std::vector<std::string> limits;
+  auto status = run(spec, {}, [&] {
+    limits = {host_cgroup_file("pids", "pids.max", "pids.max"),
+              host_cgroup_file("memory", "memory.limit_in_bytes", "memory.max")};
+  });
   ASSERT_TRUE(status) << status.error().message;
-  EXPECT_EQ(stdout_lines(), (std::vector<std::string>{"64", std::to_string(256 << 20)}));
+  EXPECT_EQ(limits, (std::vector<std::string>{"512", std::to_string(256 << 20)}));
 }
 
-TEST_F(RuncExecutorTest, TimeoutKillsTheContainerPromptlyAndLeavesNothing) {
+TEST_P(OciRuntimeExecutorTest, TimeoutKillsTheContainerPromptlyAndLeavesNothing) {
   auto started = std::chrono::steady_clock::now();
   RunControl control;
   control.deadline = started + 1s;
@@ -274,7 +323,7 @@ TEST_F(RuncExecutorTest, TimeoutKillsTheContainerPromptlyAndLeavesNothing) {
   expect_stopped_and_gone(status, "RUN_TIMEOUT", std::chrono::steady_clock::now() - started);
 }
 
-TEST_F(RuncExecutorTest, CancellationKillsTheContainerPromptlyAndLeavesNothing) {
+TEST_P(OciRuntimeExecutorTest, CancellationKillsTheContainerPromptlyAndLeavesNothing) {
   std::stop_source cancel;
   std::jthread canceller([&] {
     std::this_thread::sleep_for(500ms);
@@ -285,7 +334,7 @@ TEST_F(RuncExecutorTest, CancellationKillsTheContainerPromptlyAndLeavesNothing) 
   expect_stopped_and_gone(status, "RUN_CANCELLED", std::chrono::steady_clock::now() - started);
 }
 
-TEST_F(RuncExecutorTest, CancellationBeforeTheContainerExistsLeavesNothing) {
+TEST_P(OciRuntimeExecutorTest, CancellationBeforeTheContainerExistsLeavesNothing) {
   std::stop_source cancel;
   cancel.request_stop();
   auto started = std::chrono::steady_clock::now();
@@ -293,16 +342,19 @@ TEST_F(RuncExecutorTest, CancellationBeforeTheContainerExistsLeavesNothing) {
   expect_stopped_and_gone(status, "RUN_CANCELLED", std::chrono::steady_clock::now() - started);
 }
 
+INSTANTIATE_TEST_SUITE_P(Runtimes, OciRuntimeExecutorTest, kRuntimes, runtime_test_name);
 
 // The same runs in the build's user namespace: the rootfs stacked on
 // idmapped views, as a build's RUN steps get it.
-class UserNamespaceRunTest : public RuncExecutorTest {
+class UserNamespaceRunTest : public OciRuntimeExecutorTest {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "runc needs root";
-    if (!runc_installed()) GTEST_SKIP() << "runc is not installed";
+    if (::geteuid() != 0) GTEST_SKIP() << "OCI runtimes need root";
+    auto runtime = OciRuntime::locate(GetParam());
+    if (!runtime) GTEST_SKIP() << runtime.error().message;
+    runtime_.emplace(std::move(*runtime));
     if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
-    ::chmod(temp_.path().c_str(), 0711);  // runc reaches the rootfs bind by path as container root
+    ::chmod(temp_.path().c_str(), 0711);  // the runtime reaches the rootfs bind by path as container root
     make_busybox_rootfs(temp_.path() / "rootfs");
     auto opened = Snapshotter::open(temp_.path() / "snapshots");
     ASSERT_TRUE(opened) << opened.error().message;
@@ -318,7 +370,7 @@ class UserNamespaceRunTest : public RuncExecutorTest {
       access.views.push_back({source, view->view()});
       views_.push_back(std::move(*view));
     }
-    id_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    id_ = test_id();
     auto mount = snapshotter_->prepare({temp_.path() / "rootfs"}, id_, &access);
     ASSERT_TRUE(mount) << mount.error().message << " " << mount.error().detail;
     mount_ = *mount;
@@ -329,12 +381,21 @@ class UserNamespaceRunTest : public RuncExecutorTest {
     views_.clear();
   }
 
-  Result<int> run(const RunSpec& spec) {
-    RuncExecutor executor({.runc = "runc", .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles",
-                           .id_mapping = &*mapping_, .rootfs_binds = temp_.path() / "rootfs-binds"});
+  Result<int> run(const RunSpec& spec, const std::function<void()>& on_first_line = {}) {
+    OciRuntimeExecutor executor({.runtime = *runtime_, .state_dir = state_dir(), .bundle_dir = temp_.path() / "bundles",
+                                 .id_mapping = &*mapping_, .rootfs_binds = temp_.path() / "rootfs-binds"});
     return executor.run(id_, spec, mount_.merged, [&](OutputStream stream, std::string_view text) {
+      if (lines_.empty() && on_first_line) on_first_line();
       lines_.push_back({stream, std::string(text)});
     }, {});
+  }
+
+  // The first line of a uid_map: inside, outside, count.
+  static std::array<std::uint64_t, 3> uid_map_entry(const std::string& text) {
+    std::istringstream map(text);
+    std::array<std::uint64_t, 3> entry{1, 1, 1};
+    map >> entry[0] >> entry[1] >> entry[2];
+    return entry;
   }
 
   static constexpr sandbox::IdRange kIds{1500000000, 65536};
@@ -342,21 +403,41 @@ class UserNamespaceRunTest : public RuncExecutorTest {
   std::vector<IdMappedView> views_;
 };
 
-TEST_F(UserNamespaceRunTest, ContainerRootIsAnUnprivilegedHostIdWhoOwnsTheImagesFiles) {
+TEST_P(UserNamespaceRunTest, ContainerRootIsAnUnprivilegedHostIdWhoOwnsTheImagesFiles) {
   auto status = run(shell("id -u; cat /proc/self/uid_map; ls -ln /bin/busybox | { read mode links uid gid rest; echo $uid $gid; }"));
   ASSERT_TRUE(status) << status.error().message;
   ASSERT_EQ(stdout_lines().size(), 3u);
   EXPECT_EQ(stdout_lines()[0], "0");
-  std::istringstream map(stdout_lines()[1]);
-  std::uint64_t inside = 1, outside = 0, count = 0;
-  map >> inside >> outside >> count;
-  EXPECT_EQ(inside, 0u);
-  EXPECT_EQ(outside, kIds.host_start);
-  EXPECT_EQ(count, kIds.size);
+  // runsc's step sees gVisor's own root namespace; on the host, its
+  // processes are in the build's (NoProcessOfTheStepRunsInTheHostsUserNamespace).
+  auto expected = GetParam() == sandbox::RuntimeKind::runsc ? std::array<std::uint64_t, 3>{0, 0, 4294967295}
+                                                            : std::array<std::uint64_t, 3>{0, kIds.host_start, kIds.size};
+  EXPECT_EQ(uid_map_entry(stdout_lines()[1]), expected);
   EXPECT_EQ(stdout_lines()[2], "0 0");
 }
 
-TEST_F(UserNamespaceRunTest, FilesKeepTheirInContainerOwnersOnDisk) {
+TEST_P(UserNamespaceRunTest, NoProcessOfTheStepRunsInTheHostsUserNamespace) {
+  // Every process in the step's cgroup: the container's under runc and crun,
+  // gVisor's kernel and file proxy under runsc.
+  RunSpec spec = shell("echo up; sleep 1");
+  spec.cgroups_path = "/strata-test/" + id_;
+  std::vector<std::array<std::uint64_t, 3>> maps;
+  auto status = run(spec, [&] {
+    std::istringstream pids(host_cgroup_file("pids", "cgroup.procs", "cgroup.procs"));
+    for (std::string pid; pids >> pid;) maps.push_back(uid_map_entry(read_file("/proc/" + pid + "/uid_map")));
+  });
+  ASSERT_TRUE(status) << status.error().message;
+  ASSERT_FALSE(maps.empty());
+  const std::array<std::uint64_t, 3> host{0, 0, 4294967295}, build{0, kIds.host_start, kIds.size};
+  for (const auto& map : maps) {
+    EXPECT_NE(map, host);
+    if (map[1] == 65534) continue;  // runsc's kernel: host nobody, in a namespace of its own
+    EXPECT_EQ(map, build);
+  }
+  EXPECT_NE(std::find(maps.begin(), maps.end(), build), maps.end());  // under runsc: its file proxy
+}
+
+TEST_P(UserNamespaceRunTest, FilesKeepTheirInContainerOwnersOnDisk) {
   auto status = run(shell("touch /by-root && touch /by-www && chown 33:44 /by-www && mkdir /d && echo ok"));
   ASSERT_TRUE(status) << status.error().message;
   ASSERT_EQ(*status, 0) << (lines_.empty() ? "" : lines_.back().text);
@@ -369,11 +450,17 @@ TEST_F(UserNamespaceRunTest, FilesKeepTheirInContainerOwnersOnDisk) {
   EXPECT_EQ(by_www.st_gid, 44u);
 }
 
-TEST_F(UserNamespaceRunTest, SeccompFilterRefusesNamespacesAndCgroupNamespaceHidesTheHost) {
+TEST_P(UserNamespaceRunTest, SeccompFilterRefusesNamespacesAndCgroupNamespaceHidesTheHost) {
   auto status = run(shell("grep '^Seccomp:' /proc/self/status; cat /proc/self/cgroup | grep -v ':/$' | wc -l;"
                           "unshare -U true 2>&1 || echo unshare-refused"));
   ASSERT_TRUE(status) << status.error().message;
   auto out = stdout_lines();
+  if (GetParam() == sandbox::RuntimeKind::runsc) {
+    // The step's calls are gVisor's (oci_runtime.h): no host filter shows,
+    // the namespace it makes is gVisor's, and it sees no host cgroup.
+    EXPECT_EQ(out, (std::vector<std::string>{"Seccomp:\t0", "0"}));
+    return;
+  }
   ASSERT_GE(out.size(), 3u);
   EXPECT_EQ(out[0], "Seccomp:\t2");
   EXPECT_EQ(out[1], "0");  // every hierarchy shows its namespace root
@@ -381,7 +468,7 @@ TEST_F(UserNamespaceRunTest, SeccompFilterRefusesNamespacesAndCgroupNamespaceHid
   EXPECT_NE(out[out.size() - 2].find("Operation not permitted"), std::string::npos);
 }
 
-TEST_F(UserNamespaceRunTest, SecretOwnedByHostRootIsContainerRoots) {
+TEST_P(UserNamespaceRunTest, SecretOwnedByHostRootIsContainerRoots) {
   fs::path secret = temp_.path() / "secret-x";
   std::ofstream(secret) << "s3cr3t";
   ::chmod(secret.c_str(), 0600);
@@ -394,6 +481,8 @@ TEST_F(UserNamespaceRunTest, SecretOwnedByHostRootIsContainerRoots) {
   EXPECT_EQ(out[0], "s3cr3t");
   EXPECT_EQ(out[1], "0 0");
 }
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, UserNamespaceRunTest, kRuntimes, runtime_test_name);
 
 }  // namespace
 }  // namespace strata::engine::exec

@@ -147,19 +147,28 @@ class SseEvent:
 def read_sse(resp, limit=None):
     """Events of an http.client response as they arrive (WHATWG parsing);
     stops at the end of the stream or after `limit` events with an id."""
-    events, kind, data, event_id, with_id = [], None, [], None, 0
+    events, with_id = [], 0
+    for event in iter_sse(resp):
+        events.append(event)
+        if event.id is not None:
+            with_id += 1
+        if limit is not None and with_id >= limit:
+            break
+    return events
+
+
+def iter_sse(resp):
+    """The events of an http.client response one at a time, as they arrive,
+    for streams too long to keep."""
+    kind, data, event_id = None, [], None
     while True:
         raw = resp.readline()
         if not raw:
-            return events
+            return
         line = raw.decode().rstrip("\r\n")
         if line == "":
             if data or kind:
-                events.append(SseEvent(event_id, kind or "message", "\n".join(data)))
-                if event_id is not None:
-                    with_id += 1
-                if limit is not None and with_id >= limit:
-                    return events
+                yield SseEvent(event_id, kind or "message", "\n".join(data))
             kind, data, event_id = None, [], None
             continue
         if line.startswith(":"):

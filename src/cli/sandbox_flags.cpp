@@ -1,5 +1,7 @@
 #include "cli/sandbox_flags.h"
 
+#include "sandbox/address_policy.h"
+
 #include <CLI/CLI.hpp>
 #include <charconv>
 
@@ -89,6 +91,8 @@ Result<sandbox::SandboxPolicy> sandbox_policy_from(const SandboxFlags& flags) {
                                    std::tuple{&flags.build_log, "--build-log-limit", &limits.build_log_bytes}})
     if (auto ok = read_size(*text, flag, *field); !ok) return std::unexpected(ok.error());
   policy.network = {flags.egress_allow, flags.egress_deny, flags.registry_allow};
+  if (auto valid = sandbox::check_network_policy(policy.network); !valid)
+    return fail("CONFIG_INVALID", "--" + valid.error().message);
   return policy;
 }
 

@@ -4,9 +4,13 @@
 #include "common/text.h"
 #include "http/client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -34,6 +38,13 @@ struct Transfer {
 
   // Why a callback aborted the transfer (source/sink error, size limit).
   std::optional<Error> failure;
+
+  // The connect check, when the client has one, and its last refusal (reset
+  // when an address is allowed: only a refusal that ended the attempts is
+  // reported).
+  CURL* easy = nullptr;
+  const ConnectCheck* connect_check = nullptr;
+  std::optional<Error> refusal;
 };
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -98,6 +109,53 @@ std::size_t on_upload(char* buffer, std::size_t size, std::size_t count, void* u
     return CURL_READFUNC_ABORT;
   }
   return *n;
+}
+
+struct UrlDeleter {
+  void operator()(CURLU* url) const { curl_url_cleanup(url); }
+};
+
+// Host (without IPv6 brackets) and port (the scheme's default when the URL
+// names none) of the URL curl is about to connect for.
+bool url_host_port(CURL* easy, ConnectTarget& target) {
+  char* effective = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective);
+  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
+  if (!effective || !url || curl_url_set(url.get(), CURLUPART_URL, effective, 0) != CURLUE_OK) return false;
+  char* host = nullptr;
+  char* port = nullptr;
+  bool ok = curl_url_get(url.get(), CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(url.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  if (ok) {
+    std::string_view name = host;
+    if (name.starts_with('[') && name.ends_with(']')) name = name.substr(1, name.size() - 2);
+    target.host = std::string(name);
+    target.port = static_cast<std::uint16_t>(std::atoi(port));
+  }
+  curl_free(host);
+  curl_free(port);
+  return ok;
+}
+
+// CURLOPT_OPENSOCKETFUNCTION: asks the connect check before every socket.
+curl_socket_t on_open_socket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto& transfer = *static_cast<Transfer*>(user);
+  ConnectTarget target;
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* raw = nullptr;
+  if (address->family == AF_INET) raw = &reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr;
+  if (address->family == AF_INET6) raw = &reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr;
+  if (!raw || !inet_ntop(address->family, raw, text, sizeof text) || !url_host_port(transfer.easy, target)) {
+    transfer.refusal = Error{"CONNECTION", "connection refused by the client's connect check", {}};
+    return CURL_SOCKET_BAD;
+  }
+  target.address = text;
+  if (auto allowed = (*transfer.connect_check)(target); !allowed) {
+    transfer.refusal = allowed.error();
+    return CURL_SOCKET_BAD;
+  }
+  transfer.refusal.reset();
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 Error transport_error(CURLcode code, const char* detail, const std::string& url) {
@@ -186,6 +244,13 @@ Result<ClientResponse> Client::Impl::perform(const ClientRequest& request, Trans
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  if (options.connect_check) {
+    transfer.easy = h;
+    transfer.connect_check = &options.connect_check;
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &transfer);
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+  }
 
   HeaderList headers;
   for (const auto& [name, value] : request.headers.entries())
@@ -224,6 +289,7 @@ Result<ClientResponse> Client::Impl::perform(const ClientRequest& request, Trans
 
   CURLcode code = curl_easy_perform(h);
   if (transfer.failure) return std::unexpected(std::move(*transfer.failure));
+  if (code != CURLE_OK && transfer.refusal) return std::unexpected(std::move(*transfer.refusal));
   if (code != CURLE_OK) return std::unexpected(transport_error(code, error_buffer, request.url));
 
   long status = 0;

@@ -12,7 +12,7 @@
 //
 // Failures: request() fails only when no HTTP response was obtained or the
 // transfer broke (codes CONNECTION, TIMEOUT, TLS, TOO_LARGE, or the code of
-// the error a source or sink returned). Any HTTP status, 4xx and 5xx
+// the error a source, sink or connect check returned). Any HTTP status, 4xx and 5xx
 // included, is a successful request() whose status the caller interprets.
 #pragma once
 
@@ -69,11 +69,28 @@ struct ClientResponse {
   std::string url;       // final URL after redirects
 };
 
+// Where a connection is about to go: the host and port of the URL being
+// fetched (after redirects; an IPv6 host without brackets) and the numeric
+// address the host resolved to ("192.0.2.1", "2001:db8::1").
+struct ConnectTarget {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string address;
+};
+
+// Decides whether a socket may be opened to `target`, for every address
+// tried. A refusal makes no connection to that address; when no address was
+// allowed it is what request() returns.
+using ConnectCheck = std::function<Result<void>(const ConnectTarget& target)>;
+
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   // A transfer that moves no byte for this long fails with TIMEOUT.
   std::chrono::seconds stall_timeout{60};
   std::string user_agent = "strata";
+  // Unset: any address. Set: proxies from the environment are not used, so
+  // the check sees where each connection really goes.
+  ConnectCheck connect_check;
 };
 
 class Client {

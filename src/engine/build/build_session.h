@@ -1,6 +1,7 @@
 // What every step of one build shares: its config, work dir, snapshots, OCI
-// runtime executor, the cgroup holding its limits, registries, image puller,
-// log, cancellation, build cache and cache mount volumes. Plain aggregate of
+// runtime executor, the cgroup holding its limits, network, address policy,
+// registries, image puller, log, cancellation, build cache and cache mount
+// volumes. Plain aggregate of
 // references; the solver owns the objects and outlives every step.
 #pragma once
 
@@ -14,7 +15,9 @@
 #include "engine/build/work_dir.h"
 #include "engine/dockerfile/dockerignore.h"
 #include "engine/exec/build_cgroup.h"
+#include "engine/exec/build_network.h"
 #include "engine/exec/oci_runtime_executor.h"
+#include "sandbox/address_policy.h"
 
 namespace strata::engine::build {
 
@@ -24,6 +27,10 @@ struct BuildSession {
   StepSnapshots& snapshots;
   const exec::OciRuntimeExecutor& executor;
   exec::BuildCgroup& cgroup;  // RUN containers go below it
+  exec::BuildNetwork& network;
+  // Where the build may connect (egress steps' firewall, ADD URLs), resolved
+  // when the build started.
+  const sandbox::AddressPolicy& addresses;
   ImagePuller& images;
   BuildLog& log;
   const Cancellation& cancel;

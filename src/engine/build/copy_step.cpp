@@ -22,6 +22,17 @@ std::string absolute_dest(const std::string& working_dir, const std::string& des
   return path;
 }
 
+// ADD <url> is fetched by the builder on the host, so it follows the egress
+// steps' address rules, checked on every address the URL's host resolves to
+// (and on every redirect).
+http::ConnectCheck egress_connect_check(const sandbox::AddressPolicy& addresses) {
+  return [&addresses](const http::ConnectTarget& target) -> Result<void> {
+    auto address = sandbox::IpAddress::parse(target.address);
+    if (address && addresses.allows(*address)) return {};
+    return fail("EGRESS_NOT_ALLOWED", fmt::format("ADD: {} is not allowed by the build's egress policy", target.host));
+  };
+}
+
 Result<fs::CopyOptions> copy_options(const snapshot::Mount& mount, const df::CopyCommand& copy,
                                      const BuildConfig& config) {
   fs::CopyOptions options;
@@ -50,6 +61,7 @@ Result<void> copy_files(BuildSession& session, SourceRoots& sources, const Stage
                         const df::CopyCommand& copy, const snapshot::Mount& mount, int step) {
   auto options = copy_options(mount, copy, session.config);
   if (!options) return std::unexpected(options.error());
+  options->url_connect_check = egress_connect_check(session.addresses);
   auto source = sources.open(copy.from, step);
   if (!source) return std::unexpected(source.error());
   fs::CopySource from{source->root, source->is_context, source->is_context ? &session.ignore : nullptr,

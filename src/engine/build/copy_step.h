@@ -3,11 +3,13 @@
 // stage's filesystem; the mount's changes become the step's layer.
 // Relative destinations are taken from WORKDIR (keeping a trailing '/'),
 // --chown is resolved through the destination image's /etc/passwd and
-// /etc/group, --chmod is octal.
+// /etc/group, --chmod is octal. ADD <url> (egress builds only) connects only
+// to addresses the build's egress policy allows.
 //
 // Errors: those of fs::copy_into (COPY_SOURCE_MISSING, COPY_INVALID, IO),
 // USER_UNKNOWN/GROUP_UNKNOWN for --chown, COPY_INVALID for a bad --chmod or
-// ADD --checksum (not supported), and snapshot/layer errors. The step's
+// ADD --checksum (not supported), EGRESS_NOT_ALLOWED for an ADD URL whose
+// host is on a denied address, and snapshot/layer errors. The step's
 // mounts are released whatever happens.
 #pragma once
 

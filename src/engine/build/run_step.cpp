@@ -206,16 +206,19 @@ class StepMounts {
   std::vector<UniqueFd> locks_;
 };
 
-Result<exec::Network> step_network(const BuildConfig& config, df::NetworkMode requested) {
+// The build's egress namespace for RUN --network=host (never the host's own
+// network) and for default steps of an egress build; the isolated one for
+// --network=none and in isolated builds.
+Result<exec::NetworkAccess> step_network(const BuildConfig& config, df::NetworkMode requested) {
   switch (requested) {
-    case df::NetworkMode::kNone: return exec::Network::isolated;
+    case df::NetworkMode::kNone: return exec::NetworkAccess::isolated;
     case df::NetworkMode::kHost:
       if (config.network_mode != NetworkMode::egress)
         return fail("RUN_INVALID", "RUN --network=host needs a build with network access (network_mode egress)");
-      return exec::Network::host;
+      return exec::NetworkAccess::egress;
     case df::NetworkMode::kDefault: break;
   }
-  return config.network_mode == NetworkMode::egress ? exec::Network::host : exec::Network::isolated;
+  return config.network_mode == NetworkMode::egress ? exec::NetworkAccess::egress : exec::NetworkAccess::isolated;
 }
 
 Result<exec::ProcessUser> process_user(const stdfs::path& rootfs, const std::string& user) {
@@ -239,10 +242,7 @@ Result<exec::RunSpec> make_spec(BuildSession& session, StepMounts& mounts, const
   if (auto made = create_working_dir(mount.merged, spec.cwd, {}); !made) return std::unexpected(made.error());
   auto network = step_network(session.config, run.network);
   if (!network) return std::unexpected(network.error());
-  spec.network = *network;
-  if (spec.network == exec::Network::host)
-    for (const char* file : {"/etc/resolv.conf", "/etc/hosts"})
-      if (stdfs::exists(file)) spec.mounts.push_back({file, file, true});
+  if (auto attached = session.network.attach(spec, *network); !attached) return std::unexpected(attached.error());
   for (const auto& m : run.mounts)
     if (auto ok = mounts.add(m, spec); !ok) return std::unexpected(ok.error());
   return spec;

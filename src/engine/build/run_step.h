@@ -4,8 +4,10 @@
 // The container gets the stage's environment (ENV plus ARGs), USER resolved
 // through the image's /etc/passwd, WORKDIR (created if missing), SHELL for
 // shell form, and heredoc bodies appended to the script as the shell reads
-// them. Network: loopback only unless the build may reach the network
-// (network_mode=egress) and the step did not ask for --network=none.
+// them. Network (exec/build_network.h): the build's isolated namespace, or
+// its egress namespace when the build may reach the network
+// (network_mode=egress) and the step did not ask for --network=none;
+// RUN --network=host means the egress namespace, never the host's network.
 // --mount: type=secret binds the build's secret file read-only at
 // /run/secrets/<id> (or exposes it as env=...), never in the layer;
 // type=cache binds <work>/cache-mounts/<scope>/<id> read-write, kept across
@@ -22,7 +24,7 @@
 // as detail), RUN_OOM when the kernel killed a process of the step for lack
 // of memory ("the build ran out of memory: memory limit (4 GiB) reached; the
 // step was killed ..."), SECRET_MISSING, RUN_INVALID (bad mounts or network),
-// the executor's RUN_TIMEOUT/RUN_CANCELLED, snapshot and layer errors.
+// NETWORK_SETUP, the executor's RUN_TIMEOUT/RUN_CANCELLED, snapshot and layer errors.
 // Whatever happens, the step's mounts are released.
 #pragma once
 

@@ -114,18 +114,21 @@ class Build {
  public:
   Build(const BuildConfig& config, BuildLog& log, const Cancellation& cancel, WorkDir work,
         snapshot::Snapshotter snapshotter, std::unique_ptr<ContainerViews> views, df::IgnoreRules ignore,
-        exec::OciRuntime runtime, exec::BuildCgroup cgroup)
+        exec::OciRuntime runtime, exec::BuildCgroup cgroup, sandbox::AddressPolicy addresses)
       : config_(config), log_(log), cancel_(cancel), work_(std::move(work)), snapshotter_(std::move(snapshotter)),
         views_(std::move(views)), ignore_(std::move(ignore)), cgroup_(std::move(cgroup)),
+        addresses_(std::move(addresses)),
         snapshots_(snapshotter_, id_prefix(config.id), work_.build_dir() / "blobs",
                    {config.layer_compression, config.source_date_epoch}),
         executor_({.runtime = std::move(runtime), .state_dir = work_.runc_state(), .bundle_dir = work_.bundles(),
                    .id_mapping = &views_->mapping(), .rootfs_binds = work_.rootfs_binds()}),
-        registries_(config.registries),
+        network_({.dir = work_.network_dir(), .egress_policy = addresses_}),
+        registries_(config.registries, registry_access(config, addresses_)),
         images_(registries_, snapshotter_, config.platform, work_.build_dir(), log),
         cache_(make_cache(config, registries_, work_.build_dir(), log)),
         cache_mounts_(work_.cache_mounts(), config.sandbox.limits.disk_bytes),
-        session_{config, work_, snapshots_, executor_, cgroup_, images_, log, cancel, ignore_, cache_, cache_mounts_} {
+        session_{config,  work_, snapshots_, executor_, cgroup_, network_,      addresses_,
+                 images_, log,   cancel,     ignore_,   cache_,  cache_mounts_} {
     snapshots_.fetch_layers_with([this](const ImageLayer& layer) { return images_.unpack(layer, log_.current()); });
     snapshots_.map_containers_with(&views_->mapped_access());
   }
@@ -217,8 +220,10 @@ class Build {
   std::unique_ptr<ContainerViews> views_;  // before the mounts stacked on them
   df::IgnoreRules ignore_;
   exec::BuildCgroup cgroup_;
+  sandbox::AddressPolicy addresses_;
   StepSnapshots snapshots_;
   exec::OciRuntimeExecutor executor_;
+  exec::BuildNetwork network_;
   Registries registries_;
   ImagePuller images_;
   StepCache cache_;
@@ -231,6 +236,9 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!dockerfile) return std::unexpected(dockerfile.error());
   auto ignore = load_dockerignore(config.context_dir);
   if (!ignore) return std::unexpected(ignore.error());
+  // Host names in the operator's egress lists are resolved once, now.
+  auto addresses = sandbox::AddressPolicy::for_this_host(config.sandbox.network);
+  if (!addresses) return std::unexpected(addresses.error());
   auto work = WorkDir::open(config.work_dir, config.id, config.sandbox.limits.disk_bytes);
   if (!work) return std::unexpected(work.error());
   auto runtime = exec::OciRuntime::locate(config.sandbox.runtime, config.sandbox.runtime_path);
@@ -243,7 +251,7 @@ Result<BuildResult> build(const BuildConfig& config, BuildLog& log, const Cancel
   if (!cgroup) return std::unexpected(cgroup.error());
   Build build(config, log, cancel, std::move(*work), std::move(*snapshotter),
               std::make_unique<ContainerViews>(std::move(*views)), std::move(*ignore), std::move(*runtime),
-              std::move(*cgroup));
+              std::move(*cgroup), std::move(*addresses));
   return build.run(*dockerfile);
 }
 

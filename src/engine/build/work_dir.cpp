@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/exec/build_network.h"
 #include "engine/fs/mount_table.h"
 #include "oci/digest.h"
 
@@ -46,6 +47,7 @@ Result<void> sweep_leftovers(const fs::path& root) {
   auto snapshotter = snapshot::Snapshotter::open(root / "snapshots");
   if (!snapshotter) return std::unexpected(snapshotter.error());
   if (auto swept = snapshotter->sweep(); !swept) return std::unexpected(swept.error());
+  exec::BuildNetwork::sweep(root / "networks");
   std::error_code ec;
   // Overlays and views on the builds' volumes first, then the volumes; only
   // then can their dirs go.

@@ -9,6 +9,7 @@
 //                                 and downloads; a plain dir without a quota
 //   <root>/builds/<id>.img        that filesystem's image
 //   <root>/builds/<id>.views/     idmapped views for its RUN steps (id_mapping.h)
+//   <root>/networks/<id>/         this build's network namespaces and /etc files
 //   <root>/trash/                 finished build dirs waiting to be deleted
 //   /run/strata/<hash of root>/   where RUN steps' root filesystems are bound
 //                                 for runc: a path container root (an
@@ -18,7 +19,7 @@
 // Every builder holds a shared flock on <root>/builders.lock while it runs.
 // One that finds no other holder (an exclusive lock succeeds) sweeps what a
 // crashed builder left: its mounts and unfinished unpacks, stale build dirs,
-// volumes and views.
+// volumes and views, network namespaces.
 //
 // Contract: open() creates the layout; the destructor drops the build's
 // volume (or moves a plain builds/<id> to trash/) and the lock. Not copyable; not thread-safe (owned by the build).
@@ -65,6 +66,8 @@ class WorkDir {
   // The quota, when the build has one, and whether it has been used up.
   std::int64_t disk_quota() const { return volume_ ? volume_->bytes() : 0; }
   bool disk_exhausted() const { return volume_ && volume_->exhausted(); }
+  // This build's network dir (exec/build_network.h), made on first use.
+  std::filesystem::path network_dir() const { return root_ / "networks" / build_dir_.filename(); }
 
  private:
   WorkDir(std::filesystem::path root, std::filesystem::path build_dir, int lock_fd)

@@ -12,7 +12,7 @@ using sandbox::RuntimeKind;
 
 namespace {
 
-bool has_network_access(const RunSpec& spec) { return spec.network != Network::isolated; }
+bool has_network_access(const RunSpec& spec) { return spec.network == NetworkAccess::egress; }
 
 // gVisor's own sysfs in place of a bind of the host's /sys; no effective or
 // permitted capabilities for a non-root user (see the header).

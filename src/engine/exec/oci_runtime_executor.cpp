@@ -177,11 +177,11 @@ class Bundle {
 };
 
 // The bind mounts of a run as its user namespace should see them: each
-// source is mounted, idmapped, on a stand-in in the bundle dir, and the spec
+// source is mounted, idmapped, on a stand-in in a dir of the run, and the spec
 // points at the stand-in. A source whose filesystem cannot be idmapped (an
 // overlay: a stage bound with RUN --mount=from=) is bound as it is; its files
 // then show as nobody, and it is read-only anyway. Unmounted (detached) when
-// the object goes, before the bundle dir is removed.
+// the object goes, before that dir is removed.
 class IdMappedBinds {
  public:
   IdMappedBinds() = default;
@@ -355,9 +355,19 @@ Result<int> OciRuntimeExecutor::run(std::string_view id, const RunSpec& spec, co
   if (options_.id_mapping) effective.ids = options_.id_mapping->ids();
   auto bundle = Bundle::create(options_.bundle_dir, id);
   if (!bundle) return std::unexpected(bundle.error());
-  IdMappedBinds binds;  // after the bundle: unmounted before it is removed
+  // runsc's file proxy opens the binds' stand-ins by path as container root,
+  // so they go where that root can walk (the bundle's parents may not let it).
+  std::optional<Bundle> walkable_binds;
+  if (options_.id_mapping && !options_.rootfs_binds.empty()) {
+    auto made = Bundle::create(options_.rootfs_binds, std::string(id) + ".binds");
+    if (!made) return std::unexpected(made.error());
+    walkable_binds.emplace(std::move(*made));
+  }
+  IdMappedBinds binds;  // after their dir: unmounted before it is removed
   if (options_.id_mapping)
-    if (auto applied = binds.apply(effective, bundle->dir(), *options_.id_mapping); !applied)
+    if (auto applied = binds.apply(effective, walkable_binds ? walkable_binds->dir() : bundle->dir(),
+                                   *options_.id_mapping);
+        !applied)
       return std::unexpected(applied.error());
   std::optional<RootfsBind> walkable_rootfs;
   if (options_.id_mapping && !options_.rootfs_binds.empty()) {

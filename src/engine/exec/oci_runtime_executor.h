@@ -56,9 +56,9 @@ class OciRuntimeExecutor {
     // its bind mounts are presented through idmapped views, so container
     // root owns what host root owns on disk. Borrowed; must outlive runs.
     const IdMapping* id_mapping = nullptr;
-    // With a user namespace: a dir (mode 0711 up to /) where the rootfs is
-    // bound for the run, since the runtime reaches it by path as container
-    // root.
+    // With a user namespace: a dir (mode 0711 up to /) where the rootfs and
+    // the bind mounts' stand-ins are put for the run, since the runtime
+    // reaches them by path as container root.
     std::filesystem::path rootfs_binds;
   };
 

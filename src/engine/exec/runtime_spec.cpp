@@ -100,10 +100,8 @@ json id_mappings(const sandbox::IdRange& ids) {
 json linux_section(const RunSpec& spec) {
   json namespaces = json::array(
       {{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}});
-  if (!spec.network_namespace.empty())
-    namespaces.push_back({{"type", "network"}, {"path", spec.network_namespace.string()}});
-  else if (spec.network == Network::isolated)
-    namespaces.push_back({{"type", "network"}});  // runc brings up lo
+  if (spec.network_namespace.empty()) namespaces.push_back({{"type", "network"}});  // runc brings up lo
+  else namespaces.push_back({{"type", "network"}, {"path", spec.network_namespace.string()}});
   if (spec.ids) namespaces.push_back({{"type", "user"}});
 
   // Deny all devices; runc adds its default allow list (null, zero, full,

@@ -2,7 +2,8 @@
 // isolation of a rootless build container: its own user namespace (container
 // ids 0.. are an unprivileged host range, see id_mapping.h), mount, pid, ipc,
 // uts and cgroup namespaces; the network namespace the builder made for the
-// build (or a fresh one with only loopback); Docker's default capabilities
+// build (build_network.h; never the host's), or a fresh one with only
+// loopback; Docker's default capabilities
 // minus NET_RAW, MKNOD and AUDIT_WRITE in the bounding, effective and
 // permitted sets (none ambient, so a non-root user keeps none across exec);
 // no_new_privs; the seccomp allowlist of seccomp_profile.h; runc's default
@@ -26,13 +27,13 @@
 
 namespace strata::engine::exec {
 
-// `isolated`: a new network namespace with only `lo` (RUN --network=none and
-// builds with network_mode=isolated). `host`: the builder host's network, for
-// builds allowed egress.
-enum class Network { isolated, host };
+// What a step may reach: only its own loopback, or the outside through the
+// build's NAT and firewall (build_network.h). Never the host's network.
+enum class NetworkAccess { isolated, egress };
 
 // A host file or directory bound into the container: secrets (read-only),
-// cache mounts (read-write), /etc/resolv.conf and /etc/hosts for egress.
+// cache mounts (read-write), the build's /etc/hosts, /etc/hostname and
+// /etc/resolv.conf (read-only).
 struct BindMount {
   std::filesystem::path source;  // absolute host path
   std::string destination;       // absolute path in the container
@@ -50,10 +51,10 @@ struct RunSpec {
   std::vector<std::string> env;   // "KEY=value"; a default PATH is added if missing
   std::string cwd = "/";          // absolute
   ProcessUser user;
-  Network network = Network::isolated;
+  NetworkAccess network = NetworkAccess::isolated;
   // A network namespace made for the build on the host (owned by the host's
   // user namespace, so the step cannot change its interfaces or firewall);
-  // empty: runc makes a fresh one with only lo.
+  // empty: runc makes a fresh one with only lo (executor tests only).
   std::filesystem::path network_namespace;
   std::vector<BindMount> mounts;
   std::string hostname = "strata";

@@ -232,7 +232,7 @@ Result<std::vector<SourceItem>> gather_sources(const ImageRoot* source_root, con
       if (!options.allow_network)
         return fail("COPY_INVALID", "ADD " + pattern + ": fetching a URL needs network access (network_mode "
                                     "egress); this build is isolated");
-      auto file = download(pattern);
+      auto file = download(pattern, options.url_connect_check);
       if (!file) return std::unexpected(file.error());
       items.emplace_back(std::move(*file));
       continue;

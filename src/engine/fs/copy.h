@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "http/client.h"
 
 namespace strata::engine::dockerfile {
 class IgnoreRules;
@@ -87,6 +88,9 @@ struct CopyOptions {
   // ADD may fetch URLs (from the builder host) only when the build may reach
   // the network; an isolated build gets COPY_INVALID instead of a fetch.
   bool allow_network = true;
+  // Where ADD's fetches may connect, checked on each resolved address
+  // (the build's egress address policy); unset: anywhere.
+  http::ConnectCheck url_connect_check;
   std::optional<std::int64_t> source_date_epoch;  // clamp mtimes of downloaded/inline files
 };
 

@@ -54,7 +54,7 @@ bool is_remote_source(std::string_view source) {
   return istarts_with(source, "http://") || istarts_with(source, "https://");
 }
 
-Result<DownloadedFile> download(const std::string& url) {
+Result<DownloadedFile> download(const std::string& url, const http::ConnectCheck& check) {
   DownloadedFile file;
   auto name = file_name_of(url);
   if (!name) return std::unexpected(name.error());
@@ -63,7 +63,7 @@ Result<DownloadedFile> download(const std::string& url) {
   if (!fd) return std::unexpected(fd.error());
   file.fd = std::move(*fd);
 
-  http::Client client;
+  http::Client client({.connect_check = check});
   http::ClientRequest request;
   request.url = url;
   request.follow_redirects = true;

@@ -6,7 +6,7 @@
 //
 // Errors: COPY_INVALID (URL without a usable host or path), COPY_DOWNLOAD_FAILED
 // (a non-2xx response, status in the message), the client's CONNECTION,
-// TIMEOUT, TLS, and IO. Stateless.
+// TIMEOUT, TLS, the connect check's refusal, and IO. Stateless.
 #pragma once
 
 #include <time.h>
@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "engine/layer/file_descriptor.h"
+#include "http/client.h"
 
 namespace strata::engine::fs {
 
@@ -28,6 +29,7 @@ struct DownloadedFile {
   std::optional<timespec> last_modified;   // from the Last-Modified header
 };
 
-Result<DownloadedFile> download(const std::string& url);
+// `check` vets every address the fetch connects to (see http::ClientOptions).
+Result<DownloadedFile> download(const std::string& url, const http::ConnectCheck& check = {});
 
 }  // namespace strata::engine::fs

@@ -2,11 +2,31 @@
 #include "engine/remote/registry_config.h"
 
 namespace strata::engine::remote {
+namespace {
+
+// "localhost[:port]", "127.x.y.z[:port]" or "[::1][:port]".
+bool is_loopback_domain(std::string_view domain) {
+  if (domain.starts_with("[::1]")) return domain.size() == 5 || domain[5] == ':';
+  std::string_view host = domain.substr(0, domain.find(':'));
+  if (host == "localhost") return true;
+  if (!host.starts_with("127.")) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') ++dots;
+    else if (c < '0' || c > '9') return false;
+  }
+  return dots == 3;
+}
+
+}  // namespace
 
 RegistryEndpoint RegistryConfig::endpoint_for(std::string_view domain) const {
   if (auto it = registries.find(domain); it != registries.end()) return it->second;
   // Docker Hub's API lives on another host than the name users write.
   if (domain == kDockerHubDomain) return RegistryEndpoint{"https://registry-1.docker.io", false, Credentials::anonymous()};
+  // A registry on this host's loopback speaks plain HTTP, as Docker and
+  // containerd assume.
+  if (is_loopback_domain(domain)) return RegistryEndpoint{"http://" + std::string(domain), false, Credentials::anonymous()};
   return RegistryEndpoint{"https://" + std::string(domain), false, Credentials::anonymous()};
 }
 

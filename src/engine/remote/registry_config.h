@@ -8,7 +8,8 @@
 // A mirror replaces its upstream (no fallback: builders may have no internet).
 // A domain with no entry in `registries` is reached at https://<domain>
 // (docker.io at https://registry-1.docker.io) with no credentials; plain HTTP
-// is used only when configured as an "http://" base URL. Value type; const
+// is used when configured as an "http://" base URL and, as Docker and
+// containerd do, for a registry on loopback (localhost, 127.0.0.0/8, [::1]). Value type; const
 // methods are thread-safe.
 #pragma once
 

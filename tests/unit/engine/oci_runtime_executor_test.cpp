@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.h"
+#include "common/text.h"
+#include "engine/exec/build_network.h"
 #include "engine/snapshot/snapshotter.h"
 
 namespace strata::engine::exec {
@@ -73,7 +75,7 @@ class OciRuntimeExecutorTest : public ::testing::TestWithParam<sandbox::RuntimeK
     fs::create_directories(root / "etc");
     fs::copy_file("/bin/busybox", root / "bin/busybox");
     for (const char* applet : {"sh", "echo", "cat", "ls", "id", "sleep", "touch", "env", "pwd", "grep", "hostname", "wc",
-                                "chown", "mkdir", "unshare"})
+                                "chown", "mkdir", "unshare", "readlink"})
       fs::create_symlink("busybox", root / "bin" / applet);
   }
 
@@ -231,14 +233,30 @@ TEST_P(OciRuntimeExecutorTest, IsolatedNetworkHasOnlyLoopback) {
   EXPECT_EQ(interfaces, std::vector<std::string>{"lo"});
 }
 
-TEST_P(OciRuntimeExecutorTest, HostNetworkSeesTheHostsInterfaces) {
-  RunSpec spec = shell("cat /proc/net/dev");
-  spec.network = Network::host;
+TEST_P(OciRuntimeExecutorTest, StepJoinsTheBuildsNetworkNamespaceWithItsEtcFiles) {
+  BuildNetwork network({.dir = temp_.path() / "network", .hostname = "builder-x"});
+  RunSpec spec = shell("readlink /proc/self/ns/net; hostname; cat /etc/hostname /etc/hosts; cat /proc/net/dev");
+  ASSERT_TRUE(network.attach(spec, NetworkAccess::isolated));
   auto status = run(spec);
   ASSERT_TRUE(status) << status.error().message;
-  std::string host = read_file("/proc/net/dev");
-  std::size_t host_lines = std::count(host.begin(), host.end(), '\n');
-  EXPECT_EQ(stdout_lines().size(), host_lines);
+  struct stat ns{};
+  ASSERT_EQ(::stat((temp_.path() / "network/isolated").c_str(), &ns), 0);
+  auto lines = stdout_lines();
+  ASSERT_GE(lines.size(), 5u);
+  // runsc's kernel shows its own namespace (its sandbox is in the build's).
+  if (GetParam() != sandbox::RuntimeKind::runsc) EXPECT_EQ(lines[0], fmt::format("net:[{}]", ns.st_ino));
+  EXPECT_EQ(lines[1], "builder-x");
+  EXPECT_EQ(lines[2], "builder-x");
+  EXPECT_EQ(lines[3], "127.0.0.1\tlocalhost builder-x");
+  EXPECT_EQ(lines[4], "::1\tlocalhost ip6-localhost ip6-loopback");
+  std::vector<std::string> interfaces;
+  for (std::size_t i = 5; i < lines.size(); ++i)
+    if (auto colon = lines[i].find(':'); colon != std::string::npos)
+      interfaces.emplace_back(trim(std::string_view(lines[i]).substr(0, colon)));
+  EXPECT_EQ(interfaces, std::vector<std::string>{"lo"});
+  // The bind mounts left no stub in the step's layer.
+  EXPECT_FALSE(fs::exists(mount_.upper / "etc/hosts"));
+  EXPECT_FALSE(fs::exists(mount_.upper / "etc/hostname"));
 }
 
 TEST_P(OciRuntimeExecutorTest, SecretIsReadableReadOnlyAndNeverReachesTheUpperDir) {
@@ -258,7 +276,6 @@ TEST_P(OciRuntimeExecutorTest, StubInAnExistingDirLeavesThatDirUnchanged) {
   fs::path resolv = temp_.path() / "resolv.conf";
   std::ofstream(resolv) << "nameserver 127.0.0.1\n";
   RunSpec spec = shell("cat /etc/resolv.conf");
-  spec.network = Network::host;
   spec.mounts.push_back({.source = resolv, .destination = "/etc/resolv.conf", .readonly = true});
   auto status = run(spec);
   ASSERT_TRUE(status) << status.error().message;

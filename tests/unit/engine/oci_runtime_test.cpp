@@ -58,7 +58,7 @@ TEST_F(OciRuntimeTest, CommandsUseTheBinaryAndTheStateDir) {
 TEST_F(OciRuntimeTest, RuncAndCrunGetTheSpecAsItIs) {
   for (auto kind : {RuntimeKind::runc, RuntimeKind::crun}) {
     RunSpec spec = step();
-    spec.network = Network::host;
+    spec.network = NetworkAccess::egress;
     spec.ids = sandbox::IdRange{};
     auto invocation = runtime(kind).invocation(spec, rootfs());
     ASSERT_TRUE(invocation) << invocation.error().message;
@@ -76,7 +76,7 @@ TEST_F(OciRuntimeTest, RunscRunsAnIsolatedStepOnGvisorsOwnLoopbackWithoutAnOverl
 
 TEST_F(OciRuntimeTest, RunscGivesAStepWithNetworkAccessTheSpecsNamespace) {
   RunSpec spec = step();
-  spec.network = Network::host;
+  spec.network = NetworkAccess::egress;
   auto invocation = runtime(RuntimeKind::runsc).invocation(spec, rootfs());
   ASSERT_TRUE(invocation) << invocation.error().message;
   EXPECT_TRUE(contains(invocation->run_flags, "--network=host"));
@@ -84,13 +84,13 @@ TEST_F(OciRuntimeTest, RunscGivesAStepWithNetworkAccessTheSpecsNamespace) {
 
 TEST_F(OciRuntimeTest, RunscRefusesAStepWithNetworkAccessInAUserNamespace) {
   RunSpec spec = step();
-  spec.network = Network::host;
+  spec.network = NetworkAccess::egress;
   spec.ids = sandbox::IdRange{};
   auto invocation = runtime(RuntimeKind::runsc).invocation(spec, rootfs());
   ASSERT_FALSE(invocation);
   EXPECT_EQ(invocation.error().code, "RUNTIME_UNSUPPORTED");
 
-  spec.network = Network::isolated;  // isolated steps keep their user namespace
+  spec.network = NetworkAccess::isolated;  // isolated steps keep their user namespace
   EXPECT_TRUE(runtime(RuntimeKind::runsc).invocation(spec, rootfs()));
 }
 

@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <thread>
+
+#include "common/unique_fd.h"
 
 #include "http/server.h"
 
@@ -11,7 +17,8 @@ namespace strata::http {
 namespace {
 
 // Echo server: /echo answers with method, Content-Length presence and body;
-// /redirect sends 307 to /echo; /missing is a 404 with a JSON error. One
+// /redirect sends 307 to /echo, /redirect-to-localhost to /echo on
+// localhost; /missing is a 404 with a JSON error. One
 // lives for the whole test program: http::Server's detached connection
 // threads may still touch it after stop().
 class EchoServer {
@@ -33,6 +40,13 @@ class EchoServer {
     if (request.path == "/redirect") {
       auto response = Response::empty(307);
       response.headers.set("Location", "/echo");
+      return response;
+    }
+    if (request.path == "/redirect-to-localhost") {
+      // The same server under another host name.
+      std::string host(request.headers.get("Host").value_or(""));
+      auto response = Response::empty(307);
+      response.headers.set("Location", "http://localhost" + host.substr(host.rfind(':')) + "/echo");
       return response;
     }
     if (request.path == "/missing") return Response::json(404, R"({"errors":[{"code":"BLOB_UNKNOWN"}]})");
@@ -169,6 +183,76 @@ TEST(HttpClient, RefusedConnectionIsAConnectionError) {
   auto response = send(make("GET", "http://127.0.0.1:1/"));
   ASSERT_FALSE(response);
   EXPECT_EQ(response.error().code, "CONNECTION");
+}
+
+// A listening socket on 127.0.0.1 that only counts the connections made to it.
+class Listener {
+ public:
+  Listener() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    EXPECT_EQ(::bind(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_EQ(::listen(fd_.get(), 16), 0);
+    EXPECT_EQ(::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+    port_ = ntohs(address.sin_port);
+  }
+  std::uint16_t port() const { return port_; }
+  int accepted() const {
+    int count = 0;
+    while (UniqueFd(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC))) ++count;
+    return count;
+  }
+
+ private:
+  UniqueFd fd_;
+  std::uint16_t port_ = 0;
+};
+
+TEST(HttpClient, ConnectCheckSeesHostPortAndResolvedAddress) {
+  const auto& server = EchoServer::instance();
+  std::vector<ConnectTarget> seen;
+  Client client({.connect_check = [&](const ConnectTarget& target) -> Result<void> {
+    seen.push_back(target);
+    return {};
+  }});
+  auto response = client.request(make("GET", server.url("/echo")), 1024);
+  ASSERT_TRUE(response) << response.error().message;
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].host, "127.0.0.1");
+  EXPECT_EQ(std::to_string(seen[0].port), server.url("").substr(server.url("").rfind(':') + 1));
+  EXPECT_EQ(seen[0].address, "127.0.0.1");
+}
+
+TEST(HttpClient, RefusedConnectMakesNoConnectionAndReturnsTheRefusal) {
+  Listener listener;
+  Client client({.connect_check = [](const ConnectTarget& target) -> Result<void> {
+    return fail("REGISTRY_NOT_ALLOWED", "registry not allowed: " + target.host);
+  }});
+  auto response = client.request(make("GET", "http://127.0.0.1:" + std::to_string(listener.port()) + "/v2/"), 1024);
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, "REGISTRY_NOT_ALLOWED");
+  EXPECT_EQ(response.error().message, "registry not allowed: 127.0.0.1");
+  EXPECT_EQ(listener.accepted(), 0);
+}
+
+TEST(HttpClient, RedirectTargetIsCheckedUnderItsOwnHostName) {
+  const auto& server = EchoServer::instance();
+  std::vector<std::string> hosts;
+  Client client({.connect_check = [&](const ConnectTarget& target) -> Result<void> {
+    hosts.push_back(target.host);
+    if (target.host == "localhost") return fail("REGISTRY_NOT_ALLOWED", "registry not allowed: localhost");
+    return {};
+  }});
+  auto request = make("GET", server.url("/redirect-to-localhost"));
+  request.follow_redirects = true;
+  auto response = client.request(request, 1024);
+  ASSERT_FALSE(response);
+  EXPECT_EQ(response.error().code, "REGISTRY_NOT_ALLOWED");
+  ASSERT_GE(hosts.size(), 2u);
+  EXPECT_EQ(hosts.front(), "127.0.0.1");
+  EXPECT_EQ(hosts.back(), "localhost");
 }
 
 TEST(HttpClient, PercentEncodeKeepsOnlyUnreservedCharacters) {

@@ -9,12 +9,14 @@ BUILD_PACKAGES=(
   libcli11-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev libzstd-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang-16 libclang-rt-16-dev
 )
-# What `strata serve` runs builds with: egress builds get their own network
-# namespace, NATed by slirp4netns and filtered by nftables.
-RUNTIME_PACKAGES=(slirp4netns nftables)
+# What `strata serve` runs builds with: runc (the default OCI runtime; serve
+# refuses to start without its runtime); egress builds get their own network
+# namespace, NATed by slirp4netns and filtered by nftables; each build's disk
+# is an ext4 volume made by mkfs.ext4.
+RUNTIME_PACKAGES=(runc slirp4netns nftables e2fsprogs)
 # Real peers and clients used by the end-to-end tests and benchmarks.
-# runc, crun and runsc (gVisor) are the OCI runtimes RUN steps can use (--runtime).
-TEST_PACKAGES=(curl jq skopeo podman buildah docker-registry wrk runc crun runsc busybox-static)
+# crun and runsc (gVisor) are the other OCI runtimes RUN steps can use (--runtime).
+TEST_PACKAGES=(curl jq skopeo podman buildah docker-registry wrk crun runsc busybox-static)
 
 wanted=("${BUILD_PACKAGES[@]}" "${RUNTIME_PACKAGES[@]}")
 if [[ "${1:-}" == "--test" ]]; then wanted+=("${TEST_PACKAGES[@]}"); fi

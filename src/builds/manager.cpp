@@ -81,6 +81,7 @@ struct BuildManager::Run {
   std::string token;                  // the registry token the build was started with
   bool cancel_requested = false;      // guarded by the manager's mutex
   BuilderProcess* process = nullptr;  // guarded by the manager's mutex; set while the builder runs
+  std::size_t slot = 0;               // the worker running it: picks the build's user namespace ids
 };
 
 BuildManager::BuildManager(ManagerOptions options, BuildStore& store, EventLogs& logs, const BuildTokens& tokens,
@@ -129,7 +130,7 @@ Result<void> BuildManager::start(std::string registry_url, std::string registry_
   options_.registry_host = std::move(registry_host);
   if (auto ok = recover(); !ok) return ok;
   std::lock_guard lock(mutex_);
-  for (std::size_t i = 0; i < options_.max_concurrent; ++i) workers_.emplace_back([this] { work(); });
+  for (std::size_t i = 0; i < options_.max_concurrent; ++i) workers_.emplace_back([this, i] { work(i); });
   return {};
 }
 
@@ -276,7 +277,7 @@ Result<Build> BuildManager::cancel(std::string_view id) {
 
 // ---- workers --------------------------------------------------------------------
 
-void BuildManager::work() {
+void BuildManager::work(std::size_t slot) {
   // Termination signals belong to the server's signal thread; a worker (or
   // the builder output readers it starts) taking one would end the process
   // without a graceful stop.
@@ -297,6 +298,7 @@ void BuildManager::work() {
         continue;
       }
       run = running_.at(build->id);
+      run->slot = slot;
     }
     this->run(std::move(*build), std::move(run));
   }
@@ -371,6 +373,8 @@ Result<BuilderSetup> BuildManager::prepare(const Build& build, const Run& run) {
                      .secret_files = {},
                      .cache_registry = options_.cache_registry,
                      .sandbox = options_.sandbox};
+  // Builds running at once get distinct host ids where the range allows.
+  setup.sandbox.ids = sandbox::build_id_range(options_.sandbox.ids, run.slot);
   for (const auto& secret : build.request.secrets) {
     auto file = secrets_.find(secret.id);
     if (!file) return fail("SECRET_UNKNOWN", fmt::format("secret \"{}\" is no longer in the secret store", secret.id));

@@ -120,7 +120,7 @@ class BuildManager {
 
   struct RunOutcome;
   Result<void> recover();
-  void work();
+  void work(std::size_t slot);
   std::optional<Build> claim_next();
   void run(Build build, std::shared_ptr<Run> run);
   Result<BuilderSetup> prepare(const Build& build, const Run& run);

@@ -1,5 +1,6 @@
 #include "sandbox/sandbox_policy.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -64,6 +65,12 @@ Result<IdRange> parse_id_range(std::string_view text) {
   if (size < 65536) return invalid("userns range", "must hold at least 65536 ids (container ids 0-65535)");
   if (start + size > 0xFFFFFFFFull) return invalid("userns range", "must end below 4294967295");
   return IdRange{static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(size)};
+}
+
+IdRange build_id_range(const IdRange& pool, std::size_t slot) {
+  constexpr std::uint32_t kPerBuild = 65536;
+  std::size_t slots = std::max<std::size_t>(1, pool.size / kPerBuild);
+  return {static_cast<std::uint32_t>(pool.host_start + (slot % slots) * kPerBuild), kPerBuild};
 }
 
 Result<std::int64_t> parse_byte_size(std::string_view text) {

@@ -23,13 +23,21 @@
 namespace strata::sandbox {
 
 // Container ids 0..size-1 are host ids host_start..host_start+size-1 (uids
-// and gids alike). The default sits above the ids Debian's useradd hands out
-// (/etc/subuid ranges start at 100000) and below 2^31.
+// and gids alike). As the operator's setting it is a pool that
+// build_id_range() cuts into one range of 65536 per build running at once.
+// The default pool (64 builds' worth) sits far above the ids Debian's useradd
+// and /etc/subuid hand out (from 1000 and 100000) and below 2^31.
 struct IdRange {
   std::uint32_t host_start = 1'000'000'000;
-  std::uint32_t size = 65536;
+  std::uint32_t size = 64 * 65536;
   friend bool operator==(const IdRange&, const IdRange&) = default;
 };
+
+// The ids of the build run by worker `slot`: the slot's own 65536 ids of
+// `pool` (so builds running at once share no host id: no signals, per-user
+// kernel limits or files in common), or, when the pool holds fewer slots
+// than there are workers, slot modulo what it holds.
+IdRange build_id_range(const IdRange& pool, std::size_t slot);
 
 // Limits of one build, shared by all its RUN steps. 0 means unlimited.
 struct BuildLimits {

@@ -72,7 +72,7 @@ PROGRAMS = ["capture", "connect_probe", "keyring", "fork_bomb", "memory_bomb"]
 PIDS_LIMIT = 256
 MEMORY_LIMIT, MEMORY_LIMIT_TEXT = "256m", "256 MiB"
 DISK_LIMIT, DISK_LIMIT_BYTES, DISK_LIMIT_TEXT = "256m", 256 << 20, "256 MiB"
-USERNS_START, USERNS_SIZE = 1500000000, 65536
+USERNS_START, USERNS_SIZE = 1500000000, 2 * 65536  # one range per build slot
 # The agreed default per-build log limit; a clipped log must stay within it.
 BUILD_LOG_LIMIT_BYTES = 32 << 20
 
@@ -526,6 +526,25 @@ class TenantAttackTest(BuildServiceTestCase):
                         self.assertTrue(USERNS_START <= outside and outside + count <= USERNS_START + USERNS_SIZE,
                                         "%s maps onto host ids outside --userns-range %d:%d: %s"
                                         % (name, USERNS_START, USERNS_SIZE, lines))
+
+    def test_builds_running_at_once_share_no_host_ids(self):
+        # Two tenants' builds submitted together run at once on the two
+        # workers (each holds its worker a few seconds); each must get a
+        # 65536-id range of the pool of its own.
+        dockerfile = ("FROM {base}\nENV RUN_ID={nonce}\n"
+                      "RUN cat /proc/self/uid_map | sed 's/^/uid_map: /' && sleep 3\n")
+        docs = [(self.attack(dockerfile, key=self.alice_key), self.alice_key), (self.attack(dockerfile), self.mallory_key)]
+        ranges = []
+        for doc, key in docs:
+            build, log = self.finish(doc, key)
+            self.assertEqual(build["status"], "ready", log)
+            maps = [tuple(int(n) for n in line.split(": ", 1)[1].split()) for line in step_lines(log, "uid_map: ")]
+            self.assertEqual(len(maps), 1, log)
+            ranges.append(maps[0])
+        (_, first, first_count), (_, second, second_count) = ranges
+        self.assertEqual((first_count, second_count), (65536, 65536), ranges)
+        self.assertTrue(first + first_count <= second or second + second_count <= first,
+                        "builds running at once share host ids: %s" % ranges)
 
     def test_run_step_has_a_seccomp_filter(self):
         for mode in ("isolated", "egress"):

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/snapshot/unchanged_dirs.h"
+
 namespace strata::engine::build {
 namespace fs = std::filesystem;
 
@@ -34,11 +36,14 @@ Result<snapshot::Mount> StepSnapshots::prepare(const std::vector<ImageLayer>& la
                                   user == User::container ? mapped_ : nullptr);
   if (!mount) return std::unexpected(mount.error());
   held_.push_back(*mount);
+  parents_of_[mount->id] = std::move(parents);
   return mount;
 }
 
 Result<std::optional<ImageLayer>> StepSnapshots::commit(const snapshot::Mount& mount) {
   if (auto released = snapshots_.release(mount); !released) return std::unexpected(released.error());
+  if (auto pruned = snapshot::remove_unchanged_dirs(mount.upper, parents_of_[mount.id]); !pruned)
+    return std::unexpected(pruned.error());
   std::error_code ec;
   fs::create_directories(blob_dir_, ec);
   fs::path blob = blob_dir_ / (mount.id + ".layer");
@@ -56,6 +61,7 @@ Result<std::optional<ImageLayer>> StepSnapshots::commit(const snapshot::Mount& m
 Result<void> StepSnapshots::discard(const snapshot::Mount& mount) {
   auto result = snapshots_.discard(mount);
   std::erase_if(held_, [&](const snapshot::Mount& held) { return held.id == mount.id; });
+  parents_of_.erase(mount.id);
   return result;
 }
 

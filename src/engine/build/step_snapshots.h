@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,8 +56,9 @@ class StepSnapshots {
   // Mounts `layers` (lowest first) under a fresh upper dir.
   Result<snapshot::Mount> prepare(const std::vector<ImageLayer>& layers, User user = User::builder);
 
-  // Unmounts and turns the upper dir into a layer; nullopt (and the upper
-  // dir removed) when the step changed nothing.
+  // Unmounts and turns the upper dir into a layer, without the directories
+  // the step only copied up (unchanged_dirs.h); nullopt (and the upper dir
+  // removed) when the step changed nothing.
   Result<std::optional<ImageLayer>> commit(const snapshot::Mount& mount);
 
   // Unmounts and removes the mount and its upper dir.
@@ -72,6 +74,7 @@ class StepSnapshots {
   layer::LayerWriteOptions layer_options_;
   std::size_t next_ = 0;
   std::vector<snapshot::Mount> held_;
+  std::map<std::string, std::vector<std::filesystem::path>> parents_of_;  // mount id -> its lower dirs
   LayerFetcher fetcher_;
   const snapshot::MappedAccess* mapped_ = nullptr;
 };

@@ -107,8 +107,6 @@ json linux_section(const RunSpec& spec) {
   // Deny all devices; runc adds its default allow list (null, zero, full,
   // random, urandom, tty, ptmx).
   json resources = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
-  if (spec.pids_limit > 0) resources["pids"] = {{"limit", spec.pids_limit}};
-  if (spec.memory_limit_bytes > 0) resources["memory"] = {{"limit", spec.memory_limit_bytes}};
 
   json section = {
       {"namespaces", std::move(namespaces)},

@@ -3,13 +3,14 @@
 // ids 0.. are an unprivileged host range, see id_mapping.h), mount, pid, ipc,
 // uts and cgroup namespaces; the network namespace the builder made for the
 // build (build_network.h; never the host's), or a fresh one with only
-// loopback; Docker's default capabilities
-// minus NET_RAW, MKNOD and AUDIT_WRITE in the bounding, effective and
-// permitted sets (none ambient, so a non-root user keeps none across exec);
-// no_new_privs; the seccomp allowlist of seccomp_profile.h; runc's default
-// masked and read-only paths; /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue,
-// read-only /sys and /sys/fs/cgroup; pids and memory limits; an OOM score
-// that makes the host's OOM killer take build processes first.
+// loopback; Docker's default capabilities minus NET_RAW, MKNOD and
+// AUDIT_WRITE in the bounding, effective and permitted sets (none ambient, so
+// a non-root user keeps none across exec); no_new_privs; the seccomp
+// allowlist of seccomp_profile.h; runc's default masked and read-only paths;
+// /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, read-only /sys and
+// /sys/fs/cgroup; a cgroup under the build's (build_cgroup.h: the limits are
+// the build's, not the step's); an OOM score that makes the host's OOM killer
+// take build processes first.
 //
 // Contract: thread-safe; the spec depends only on the arguments and the
 // builder's own RLIMIT_NOFILE. The caller resolves everything the
@@ -60,9 +61,6 @@ struct RunSpec {
   std::string hostname = "strata";
   // RLIMIT_NOFILE, soft and hard; capped at the builder's own hard limit.
   std::uint64_t open_files_limit = 1048576;
-  std::int64_t pids_limit = 0;               // 0: unlimited
-  std::int64_t memory_limit_bytes = 0;       // 0: unlimited
-  double cpus = 0;                           // CPU time in cores; 0: no cap
   // The user namespace: container ids 0..size-1 are host ids
   // host_start..; nullopt runs the step in the host's (tests of the executor
   // without idmapped rootfs only).

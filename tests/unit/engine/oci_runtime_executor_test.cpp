@@ -299,22 +299,6 @@ TEST_P(OciRuntimeExecutorTest, CacheMountIsWritableAndKeepsItsContent) {
   EXPECT_FALSE(fs::exists(mount_.upper / "root"));
 }
 
-TEST_P(OciRuntimeExecutorTest, PidsAndMemoryLimitsAreSetOnTheContainersHostCgroup) {
-  // Read on the host while the step runs (runsc's kernel shows the step no
-  // host cgroup). Under runsc the limits hold the whole sandbox.
-  RunSpec spec = shell("echo running; sleep 1");
-  spec.pids_limit = 512;
-  spec.memory_limit_bytes = 256 << 20;
-  spec.cgroups_path = "/strata-test/" + id_;
-  std::vector<std::string> limits;
-  auto status = run(spec, {}, [&] {
-    limits = {host_cgroup_file("pids", "pids.max", "pids.max"),
-              host_cgroup_file("memory", "memory.limit_in_bytes", "memory.max")};
-  });
-  ASSERT_TRUE(status) << status.error().message;
-  EXPECT_EQ(limits, (std::vector<std::string>{"512", std::to_string(256 << 20)}));
-}
-
 TEST_P(OciRuntimeExecutorTest, TimeoutKillsTheContainerPromptlyAndLeavesNothing) {
   auto started = std::chrono::steady_clock::now();
   RunControl control;

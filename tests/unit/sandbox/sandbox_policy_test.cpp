@@ -70,5 +70,15 @@ TEST(ByteSize, FormatsLimitsAsPeopleWriteThem) {
   EXPECT_EQ(format_byte_size(100), "100 bytes");
 }
 
+TEST(IdRange, BuildsRunningAtOnceGetRangesOfTheirOwn) {
+  IdRange pool{1000000000, 3 * 65536};
+  EXPECT_EQ(build_id_range(pool, 0), (IdRange{1000000000, 65536}));
+  EXPECT_EQ(build_id_range(pool, 1), (IdRange{1000065536, 65536}));
+  EXPECT_EQ(build_id_range(pool, 2), (IdRange{1000131072, 65536}));
+  EXPECT_EQ(build_id_range(pool, 3), (IdRange{1000000000, 65536}));  // more workers than the pool holds
+  EXPECT_EQ(build_id_range({5000, 65536 + 100}, 1), (IdRange{5000, 65536}));
+  EXPECT_EQ(build_id_range(IdRange{}, 63).host_start + 65536u, IdRange{}.host_start + IdRange{}.size);
+}
+
 }  // namespace
 }  // namespace strata::sandbox

@@ -7,7 +7,7 @@ at the step limit with the "[output clipped:" marker; the build goes on and
 finishes ready; the server's event log stays within its own limit; and the
 server's resident memory (VmRSS, sampled while the build runs and while the
 log and the event stream are read) stays within 100 MB of what it was before.
-An honest build runs its steps inside the build's cgroup, strata/b<build id>,
+An honest build runs its steps inside the build's cgroup, strata/b<build id>-<work dir tag>,
 which carries the limits while a step runs and is gone once the build ends.
 
 The attacks (fork bomb, memory bomb beside another tenant's build) are in
@@ -63,8 +63,8 @@ class RssSampler:
 
 
 def build_cgroups(build_id):
-    """The cgroup dirs of a build, strata/b<id>, in every hierarchy."""
-    return glob.glob("/sys/fs/cgroup/strata/b%s" % build_id) + glob.glob("/sys/fs/cgroup/*/strata/b%s" % build_id)
+    """The cgroup dirs of a build, strata/b<id>-<work dir tag>, in every hierarchy."""
+    return glob.glob("/sys/fs/cgroup/strata/b%s-*" % build_id) + glob.glob("/sys/fs/cgroup/*/strata/b%s-*" % build_id)
 
 
 class SandboxLimitsTest(BuildServiceTestCase):

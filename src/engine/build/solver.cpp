@@ -102,7 +102,8 @@ StepCache make_cache(const BuildConfig& config, Registries& registries, const st
 // The cgroup bounding every RUN step of the build with its limits.
 Result<exec::BuildCgroup> build_cgroup(const BuildConfig& config) {
   auto hierarchy = exec::CgroupHierarchy::detect();
-  auto cgroup = hierarchy ? exec::BuildCgroup::create(*hierarchy, id_prefix(config.id), config.sandbox.limits)
+  auto name = id_prefix(config.id) + "-" + work_root_tag(config.work_dir);
+  auto cgroup = hierarchy ? exec::BuildCgroup::create(*hierarchy, name, config.sandbox.limits)
                           : Result<exec::BuildCgroup>(std::unexpected(hierarchy.error()));
   if (!cgroup)
     return fail(cgroup.error().code, "cannot set up the build's resource limits: " + cgroup.error().message);

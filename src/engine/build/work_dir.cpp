@@ -23,6 +23,13 @@
 namespace strata::engine::build {
 namespace fs = std::filesystem;
 
+std::string work_root_tag(const fs::path& root) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(root, ec);
+  auto digest = oci::Digest::of(oci::DigestAlgorithm::sha256, (ec ? root : canonical).string());
+  return digest.hex().substr(0, 16);
+}
+
 namespace {
 
 Result<void> make_dirs(const fs::path& dir) {
@@ -34,12 +41,7 @@ Result<void> make_dirs(const fs::path& dir) {
 
 // One dir per work root, so builders of different servers never sweep each
 // other's binds.
-fs::path rootfs_binds_of(const fs::path& root) {
-  std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(root, ec);
-  auto digest = oci::Digest::of(oci::DigestAlgorithm::sha256, (ec ? root : canonical).string());
-  return fs::path("/run/strata") / digest.hex().substr(0, 16);
-}
+fs::path rootfs_binds_of(const fs::path& root) { return fs::path("/run/strata") / work_root_tag(root); }
 
 // With no other builder alive, nothing under the root is in use: unmount
 // and remove what a killed builder left behind.

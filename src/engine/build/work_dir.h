@@ -79,6 +79,12 @@ class WorkDir {
   std::optional<BuildVolume> volume_;
 };
 
+// A short name for the work dir `root` (16 hex of its canonical path's
+// SHA-256): host-wide names a builder makes (its rootfs binds dir under
+// /run/strata, its build cgroups) carry it, so builders of different work
+// dirs never collide on a build id.
+std::string work_root_tag(const std::filesystem::path& root);
+
 // Starts a detached `rm -rf` of everything in <root>/trash and
 // <root>/snapshots/trash, and returns without waiting for it.
 void reap_trash(const std::filesystem::path& root);

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/loop.h>
-#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -18,8 +17,7 @@
 #include <fmt/format.h>
 
 #include "common/unique_fd.h"
-
-extern char** environ;
+#include "engine/exec/child_process.h"
 
 namespace strata::engine::build {
 namespace fs = std::filesystem;
@@ -36,26 +34,12 @@ std::unexpected<Error> setup_failed(std::string_view what, int err) {
 // build), inode tables initialised lazily and never by a background thread
 // (noinit_itable at mount), no reserved blocks, no discard pass.
 Result<void> make_filesystem(const fs::path& image) {
-  std::vector<std::string> args = {"mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-m", "0", "-E",
-                                   "lazy_itable_init=1,nodiscard", image.string()};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   // Debian keeps mkfs.ext4 in /sbin, which a builder's PATH may lack.
-  std::string path = "PATH=/usr/sbin:/sbin:/usr/bin:/bin";
-  std::vector<char*> env = {path.data(), nullptr};
-  pid_t pid = -1;
-  int err = ::posix_spawnp(&pid, "mkfs.ext4", &actions, nullptr, argv.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) return setup_failed("mkfs.ext4 (e2fsprogs)", err);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  auto pid = exec::spawn_child({"mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-m", "0", "-E",
+                                "lazy_itable_init=1,nodiscard", image.string()},
+                               {.env = {"PATH=/usr/sbin:/sbin:/usr/bin:/bin"}});
+  if (!pid) return fail("DISK_SETUP", "cannot set up the build's disk: " + pid.error().message + " (e2fsprogs)");
+  int status = exec::wait_child(*pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return fail("DISK_SETUP", fmt::format("cannot set up the build's disk: mkfs.ext4 failed (status {})", status));
   return {};

@@ -1,5 +1,7 @@
 #include "engine/exec/build_cgroup.h"
 
+#include "engine/fs/mount_table.h"
+
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -115,47 +117,10 @@ LockState try_lock(const fs::path& path, UniqueFd& out) {
   return LockState::failed;
 }
 
-struct MountEntry {
-  std::string point;
-  std::string type;
-  std::vector<std::string> options;  // super options: "rw", "memory", "name=systemd", ...
-};
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(std::string_view field) {
-  std::string out;
-  for (std::size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 3 < field.size()) {
-      int value = 0;
-      auto [end, ec] = std::from_chars(field.data() + i + 1, field.data() + i + 4, value, 8);
-      if (ec == std::errc() && end == field.data() + i + 4) {
-        out += static_cast<char>(value);
-        i += 3;
-        continue;
-      }
-    }
-    out += field[i];
-  }
-  return out;
-}
-
-std::vector<MountEntry> cgroup_mounts(std::string_view mountinfo) {
-  std::vector<MountEntry> mounts;
-  std::istringstream lines{std::string(mountinfo)};
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    std::vector<std::string> fields;
-    for (std::string word; words >> word;) fields.push_back(word);
-    if (fields.size() < 10) continue;
-    // Six fixed fields, optional ones, "-", then type, source, super options.
-    auto separator = std::find(fields.begin() + 6, fields.end(), "-");
-    if (fields.end() - separator < 4) continue;
-    MountEntry entry{unescape(fields[4]), *(separator + 1), {}};
-    if (entry.type != "cgroup" && entry.type != "cgroup2") continue;
-    std::istringstream options(*(separator + 3));
-    for (std::string option; std::getline(options, option, ',');) entry.options.push_back(option);
-    mounts.push_back(std::move(entry));
-  }
+// The cgroup and cgroup2 mounts of a mountinfo text.
+std::vector<engine::fs::MountEntry> cgroup_mounts(std::string_view mountinfo) {
+  auto mounts = engine::fs::parse_mountinfo(mountinfo);
+  std::erase_if(mounts, [](const engine::fs::MountEntry& m) { return m.type != "cgroup" && m.type != "cgroup2"; });
   return mounts;
 }
 
@@ -180,7 +145,7 @@ std::int64_t cpu_quota_us(double cpus) {
   return std::max<std::int64_t>(1000, std::llround(cpus * kCpuPeriodUs));
 }
 
-bool has_option(const MountEntry& mount, std::string_view option) {
+bool has_option(const engine::fs::MountEntry& mount, std::string_view option) {
   return std::find(mount.options.begin(), mount.options.end(), option) != mount.options.end();
 }
 

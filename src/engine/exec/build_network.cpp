@@ -1,11 +1,12 @@
 #include "engine/exec/build_network.h"
 
+#include "engine/exec/child_process.h"
+
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -25,7 +26,6 @@
 
 #include "sandbox/egress_ruleset.h"
 
-extern char** environ;
 
 namespace strata::engine::exec {
 namespace fs = std::filesystem;
@@ -109,56 +109,11 @@ Result<void> make_namespace(const fs::path& path, const std::function<Result<voi
   return made;
 }
 
-// Starts `argv` with stdin from /dev/null, stdout and stderr appended to
-// `log`, `fds` as 3, 4, ... and nothing else open, in its own process group
-// with default signals.
-Result<pid_t> spawn(const std::vector<std::string>& argv, const fs::path& log, const std::vector<int>& fds) {
-  // Move the passed fds above the target numbers first so no dup2 overwrites
-  // a source not yet dup'ed.
-  std::vector<UniqueFd> high;
-  for (int fd : fds) {
-    high.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, 64));
-    if (!high.back()) return setup_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  for (std::size_t i = 0; i < high.size(); ++i)
-    posix_spawn_file_actions_adddup2(&actions, high[i].get(), static_cast<int>(3 + i));
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return setup_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(err)));
-  return pid;
-}
-
-int wait_for(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
-
 // `nft -f <rules>` in the calling thread's network namespace.
 Result<void> load_firewall(const fs::path& nft, const fs::path& rules, const fs::path& log) {
-  auto pid = spawn({nft.string(), "-f", rules.string()}, log, {});
-  if (!pid) return std::unexpected(pid.error());
-  int status = wait_for(*pid);
+  auto pid = spawn_child({nft.string(), "-f", rules.string()}, {.log = log});
+  if (!pid) return setup_error(pid.error().message);
+  int status = wait_child(*pid);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   return setup_error(fmt::format("cannot load the egress firewall ({} -f {})", nft.string(), rules.string()),
                      read_text(log));
@@ -244,11 +199,11 @@ Result<void> BuildNetwork::start_slirp() {
   if (::pipe2(exit_fds, O_CLOEXEC) != 0) return errno_setup_error("cannot create a pipe for", options_.slirp4netns);
   UniqueFd exit_read(exit_fds[0]), exit_write(exit_fds[1]);
   fs::path log = options_.dir / "slirp4netns.log";
-  auto pid = spawn({options_.slirp4netns.string(), "--configure", fmt::format("--mtu={}", kSlirpMtu),
+  auto pid = spawn_child({options_.slirp4netns.string(), "--configure", fmt::format("--mtu={}", kSlirpMtu),
                     "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--netns-type=path",
                     "--ready-fd=3", "--exit-fd=4", (options_.dir / "egress").string(), std::string(kTapDevice)},
-                   log, {ready_write.get(), exit_read.get()});
-  if (!pid) return std::unexpected(pid.error());
+                   {.log = log, .pass_fds = {ready_write.get(), exit_read.get()}});
+  if (!pid) return setup_error(pid.error().message);
   slirp_ = *pid;
   slirp_exit_ = std::move(exit_write);
   ready_write.reset();
@@ -274,7 +229,7 @@ void BuildNetwork::stop_slirp() {
   while (::waitpid(slirp_, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(slirp_, SIGKILL);
-      wait_for(slirp_);
+      wait_child(slirp_);
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -22,10 +21,10 @@
 
 #include <fmt/format.h>
 
+#include "engine/exec/child_process.h"
 #include "engine/exec/mount_stubs.h"
 #include "common/unique_fd.h"
 
-extern char** environ;
 
 namespace strata::engine::exec {
 namespace fs = std::filesystem;
@@ -84,55 +83,10 @@ Result<Pipe> make_pipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-// Starts `argv` with stdin from /dev/null and stdout/stderr on the given fds
-// (-1: /dev/null), in its own process group so a terminal's signals do not
-// reach it.
-Result<pid_t> spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  for (auto [fd, target] : {std::pair{out_fd, 1}, std::pair{err_fd, 2}}) {
-    if (fd >= 0)
-      posix_spawn_file_actions_adddup2(&actions, fd, target);
-    else
-      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", O_WRONLY, 0);
-  }
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int err = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) return fail("RUNTIME", fmt::format("cannot start {}: {}", argv[0], errno_text(err)));
-  return pid;
-}
-
-int wait_status(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
-
-int exit_code(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
 // A runtime subcommand whose output nobody needs; true if it succeeded.
 bool run_quietly(const std::vector<std::string>& argv) {
-  auto pid = spawn(argv, -1, -1);
-  return pid && exit_code(wait_status(*pid)) == 0;
+  auto pid = spawn_child(argv);
+  return pid && exit_code(wait_child(*pid)) == 0;
 }
 
 bool valid_container_id(std::string_view id) {
@@ -281,7 +235,7 @@ class Supervision {
       if (fds.back().revents != 0) (void)!::read(wake.get(), &count, sizeof count);
     }
     // Pipes closed: the container's processes are gone, or the runtime was killed.
-    if (!status_) status_ = wait_status(runtime_);
+    if (!status_) status_ = wait_child(runtime_);
     return std::pair{ending_, *status_};
   }
 
@@ -319,7 +273,7 @@ class Supervision {
     if (now - *kill_started_ > options_.kill_grace) {
       if (!status_) {
         ::kill(runtime_, SIGKILL);
-        status_ = wait_status(runtime_);
+        status_ = wait_child(runtime_);
       }
       return false;
     }
@@ -386,10 +340,10 @@ Result<int> OciRuntimeExecutor::run(std::string_view id, const RunSpec& spec, co
   MountStubs stubs = MountStubs::find(rootfs, invocation->mount_points);
   auto run = options_.runtime.command(options_.state_dir, invocation->run_flags);
   run.insert(run.end(), {"run", "--bundle", bundle->dir().string(), std::string(id)});
-  auto pid = spawn(run, out->write.get(), err->write.get());
+  auto pid = spawn_child(run, {.out = out->write.get(), .err = err->write.get()});
   out->write.reset();  // only the runtime (and the container) may hold the write ends
   err->write.reset();
-  if (!pid) return std::unexpected(pid.error());
+  if (!pid) return fail("RUNTIME", pid.error().message);
 
   Supervision supervision(options_, std::string(id), *pid, control, output);
   auto ended = supervision.pump(std::move(out->read), std::move(err->read));

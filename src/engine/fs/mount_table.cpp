@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -12,38 +14,57 @@
 namespace strata::engine::fs {
 namespace {
 
-// Mount points from /proc/self/mountinfo (5th field, octal escapes decoded).
-std::vector<std::string> mount_points() {
-  std::vector<std::string> points;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::size_t pos = 0;
-    for (int field = 0; field < 4 && pos != std::string::npos; ++field) pos = line.find(' ', pos + 1);
-    if (pos == std::string::npos) continue;
-    std::size_t end = line.find(' ', pos + 1);
-    std::string_view raw = std::string_view(line).substr(pos + 1, end - pos - 1);
-    std::string point;
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '\\' && i + 3 < raw.size()) {
-        point += static_cast<char>((raw[i + 1] - '0') * 64 + (raw[i + 2] - '0') * 8 + (raw[i + 3] - '0'));
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(std::string_view field) {
+  std::string out;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      int value = 0;
+      auto [end, ec] = std::from_chars(field.data() + i + 1, field.data() + i + 4, value, 8);
+      if (ec == std::errc() && end == field.data() + i + 4) {
+        out += static_cast<char>(value);
         i += 3;
-      } else {
-        point += raw[i];
+        continue;
       }
     }
-    points.push_back(std::move(point));
+    out += field[i];
   }
-  return points;
+  return out;
+}
+
+std::string read_mountinfo() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace
 
+std::vector<MountEntry> parse_mountinfo(std::string_view text) {
+  std::vector<MountEntry> mounts;
+  std::istringstream lines{std::string(text)};
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> fields;
+    for (std::string word; words >> word;) fields.push_back(word);
+    if (fields.size() < 10) continue;
+    // Six fixed fields, optional ones, "-", then type, source, super options.
+    auto separator = std::find(fields.begin() + 6, fields.end(), "-");
+    if (fields.end() - separator < 4) continue;
+    MountEntry entry{unescape(fields[4]), *(separator + 1), {}};
+    std::istringstream options(*(separator + 3));
+    for (std::string option; std::getline(options, option, ',');) entry.options.push_back(option);
+    mounts.push_back(std::move(entry));
+  }
+  return mounts;
+}
+
 std::vector<std::string> mount_points_under(const std::filesystem::path& dir) {
   std::string prefix = dir.string() + "/";
   std::vector<std::string> under;
-  for (auto& point : mount_points())
-    if (point.starts_with(prefix)) under.push_back(std::move(point));
+  for (auto& mount : parse_mountinfo(read_mountinfo()))
+    if (mount.point.starts_with(prefix)) under.push_back(std::move(mount.point));
   // Deepest first, so nested mounts go before the ones they sit on.
   std::sort(under.begin(), under.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
   return under;
